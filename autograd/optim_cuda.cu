@@ -1,0 +1,102 @@
+// Multi-tensor Adam with per-tensor clipping (formulas in autograd/optim.h). Each block handles one
+// chunk of one tensor. Reductions are two-pass in a fixed order, so results do not depend on timing.
+// The __f*_rn intrinsics keep nvcc from contracting into FMAs, matching the CPU reference bit for bit
+// in the update (norms may differ in the last bits from the CPU's summation order).
+#include "autograd/optim_cuda.h"
+#include "engine/cuda_context.h"
+
+namespace y8m::autograd::cuda {
+
+namespace {
+
+constexpr int kBlock = 256;
+
+// Sum over the block; result valid in thread 0.
+__device__ float block_sum(float v) {
+  __shared__ float warp_sums[kBlock / 32];
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  if (lane == 0) warp_sums[warp] = v;
+  __syncthreads();
+  v = threadIdx.x < kBlock / 32 ? warp_sums[threadIdx.x] : 0.f;
+  if (warp == 0)
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+  return v;
+}
+
+__global__ void chunk_sumsq_kernel(const AdamTensor* tensors, const AdamChunk* chunks, float* partials) {
+  const AdamChunk c = chunks[blockIdx.x];
+  const float* g = tensors[c.tensor].grad;
+  float s = 0.f;
+  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kBlock) s = __fadd_rn(s, __fmul_rn(g[i], g[i]));
+  s = block_sum(s);
+  if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+__global__ void tensor_denom_kernel(const float* partials, const int* first_chunk, int num_tensors,
+                                    float clip, float* denoms) {
+  const int t = blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= num_tensors) return;
+  float s = 0.f;
+  for (int c = first_chunk[t]; c < first_chunk[t + 1]; ++c) s += partials[c];
+  denoms[t] = fmaxf(sqrtf(s), clip);
+}
+
+__global__ void adam_kernel(const AdamTensor* tensors, const AdamChunk* chunks, const float* denoms,
+                            float clip, float alpha, float beta1, float beta2, float eps) {
+  const AdamChunk c = chunks[blockIdx.x];
+  const AdamTensor t = tensors[c.tensor];
+  const float denom = denoms != nullptr ? denoms[c.tensor] : 1.f;
+  const float one_m_b1 = __fsub_rn(1.f, beta1), one_m_b2 = __fsub_rn(1.f, beta2);
+  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kBlock) {
+    float g = t.grad[i];
+    if (denoms != nullptr) g = __fdiv_rn(__fmul_rn(g, clip), denom);
+    const float m = __fadd_rn(t.m[i], __fmul_rn(__fsub_rn(g, t.m[i]), one_m_b1));
+    const float v = __fadd_rn(t.v[i], __fmul_rn(__fsub_rn(__fmul_rn(g, g), t.v[i]), one_m_b2));
+    t.m[i] = m;
+    t.v[i] = v;
+    t.param[i] = __fsub_rn(t.param[i], __fdiv_rn(__fmul_rn(m, alpha), __fadd_rn(__fsqrt_rn(v), eps)));
+  }
+}
+
+__global__ void sumsq_partials_kernel(const float* x, int64_t n, float* partials) {
+  float s = 0.f;
+  for (int64_t i = blockIdx.x * (int64_t)kBlock + threadIdx.x; i < n; i += (int64_t)gridDim.x * kBlock)
+    s = __fadd_rn(s, __fmul_rn(x[i], x[i]));
+  s = block_sum(s);
+  if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+__global__ void sum_partials_kernel(const float* partials, int n, float* out) {
+  float s = 0.f;
+  for (int i = threadIdx.x; i < n; i += kBlock) s += partials[i];
+  s = block_sum(s);
+  if (threadIdx.x == 0) *out = s;
+}
+
+}  // namespace
+
+void adam_step(const AdamLaunch& a, cudaStream_t stream) {
+  if (a.num_chunks == 0) return;
+  const bool clip = a.clip_norm > 0.f;
+  if (clip) {
+    chunk_sumsq_kernel<<<a.num_chunks, kBlock, 0, stream>>>(a.tensors, a.chunks, a.partials);
+    Y8M_CUDA_LAUNCH_CHECK("adam_chunk_sumsq");
+    tensor_denom_kernel<<<(a.num_tensors + kBlock - 1) / kBlock, kBlock, 0, stream>>>(
+        a.partials, a.first_chunk, a.num_tensors, a.clip_norm, a.denoms);
+    Y8M_CUDA_LAUNCH_CHECK("adam_tensor_denom");
+  }
+  adam_kernel<<<a.num_chunks, kBlock, 0, stream>>>(a.tensors, a.chunks, clip ? a.denoms : nullptr,
+                                                   a.clip_norm, a.alpha, a.beta1, a.beta2, a.eps);
+  Y8M_CUDA_LAUNCH_CHECK("adam_update");
+}
+
+void sum_squares(const float* x, int64_t n, float* partials, int num_partials, float* out,
+                 cudaStream_t stream) {
+  sumsq_partials_kernel<<<num_partials, kBlock, 0, stream>>>(x, n, partials);
+  Y8M_CUDA_LAUNCH_CHECK("sum_squares_partials");
+  sum_partials_kernel<<<1, kBlock, 0, stream>>>(partials, num_partials, out);
+  Y8M_CUDA_LAUNCH_CHECK("sum_squares_final");
+}
+
+}  // namespace y8m::autograd::cuda
