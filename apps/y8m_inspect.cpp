@@ -1,0 +1,154 @@
+// y8m-inspect: looks inside YouTube-8M TFRecord files. For every file: the record count and, with
+// --verify (default), every CRC checked; then one example's keys, types, shapes and labels.
+//   y8m-inspect /data/frame/train0000.tfrecord
+//   y8m-inspect --json --example=3 '/data/frame/validate*.tfrecord'
+// Exit status 1 if a file is corrupt or unreadable (the message names the file, record and offset).
+#include "io/proto/example.pb.h"
+#include "io/reader.h"
+#include "io/tfrecord.h"
+
+#include <absl/flags/flag.h>
+#include <absl/flags/parse.h>
+#include <absl/flags/usage.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+ABSL_FLAG(bool, json, false, "print one JSON object instead of text");
+ABSL_FLAG(bool, verify, true, "check every record's CRCs");
+ABSL_FLAG(int64_t, example, 0, "index of the example to describe (in the first file)");
+
+namespace {
+
+std::string json_str(std::string_view s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      o += fmt::format("\\u{:04x}", c);
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  return o + "\"";
+}
+
+// One feature, described as {"type": ..., "values"/"count"/"bytes": ...}.
+std::string describe(const tensorflow::Feature& f, bool show_values) {
+  if (f.has_bytes_list()) {
+    const auto& v = f.bytes_list().value();
+    std::string s = fmt::format("{{\"type\": \"bytes_list\", \"count\": {}", v.size());
+    if (v.size() > 0) s += fmt::format(", \"bytes\": {}", v.Get(0).size());
+    if (show_values && v.size() > 0) s += fmt::format(", \"first\": {}", json_str(v.Get(0)));
+    return s + "}";
+  }
+  if (f.has_float_list()) {
+    const auto& v = f.float_list().value();
+    std::string s = fmt::format("{{\"type\": \"float_list\", \"count\": {}", v.size());
+    if (show_values && v.size() > 0) s += fmt::format(", \"first\": [{}]", fmt::join(v.begin(), v.begin() + std::min(v.size(), 5), ", "));
+    return s + "}";
+  }
+  if (f.has_int64_list()) {
+    const auto& v = f.int64_list().value();
+    return fmt::format("{{\"type\": \"int64_list\", \"count\": {}, \"values\": [{}]}}", v.size(),
+                       fmt::join(v.begin(), v.end(), ", "));
+  }
+  return "{\"type\": \"empty\"}";
+}
+
+struct FileReport {
+  std::string path;
+  int64_t records = 0;
+  uint64_t bytes = 0;
+};
+
+int run(const std::vector<std::string>& patterns) {
+  Y8M_CHECK(!patterns.empty(), "y8m-inspect: give one or more TFRecord files or glob patterns");
+  std::string joined;
+  for (const auto& p : patterns) joined += (joined.empty() ? "" : ",") + p;
+  const std::vector<std::string> files = y8m::io::expand_patterns(joined, "y8m-inspect");
+  const bool json = absl::GetFlag(FLAGS_json);
+  y8m::io::RecordReaderOptions ro;
+  ro.verify_crc = absl::GetFlag(FLAGS_verify);
+  const int64_t want = absl::GetFlag(FLAGS_example);
+  std::string example_bytes;
+  bool have_example = false;
+  std::vector<FileReport> reports;
+  int64_t total = 0;
+  for (const std::string& f : files) {
+    y8m::io::RecordReader rr(f, ro);
+    std::string_view rec;
+    FileReport r{f, 0, rr.file_size()};
+    while (rr.next(&rec)) {
+      if (!have_example && reports.empty() && r.records == want) {
+        example_bytes.assign(rec.data(), rec.size());
+        have_example = true;
+      }
+      ++r.records;
+    }
+    total += r.records;
+    reports.push_back(r);
+    if (!json) fmt::print("{}: {} records, {} bytes{}\n", f, r.records, r.bytes, ro.verify_crc ? ", CRCs ok" : "");
+  }
+  std::string ex_json = "null";
+  if (have_example) {
+    tensorflow::SequenceExample ex;
+    Y8M_CHECK(ex.ParseFromString(example_bytes), "{}: record {} is not a tf.Example or tf.SequenceExample", files[0], want);
+    const bool sequence = ex.feature_lists().feature_list_size() > 0;
+    // An Example's `features` has the same field number as a SequenceExample's `context`.
+    std::vector<std::string> keys;
+    for (const auto& kv : ex.context().feature()) keys.push_back(kv.first);
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::string> ctx, lists;
+    for (const auto& k : keys) ctx.push_back(fmt::format("{}: {}", json_str(k), describe(ex.context().feature().at(k), k != "predictions")));
+    std::vector<std::string> lkeys;
+    for (const auto& kv : ex.feature_lists().feature_list()) lkeys.push_back(kv.first);
+    std::sort(lkeys.begin(), lkeys.end());
+    for (const auto& k : lkeys) {
+      const auto& fl = ex.feature_lists().feature_list().at(k);
+      const int64_t bytes = fl.feature_size() > 0 && fl.feature(0).has_bytes_list() && fl.feature(0).bytes_list().value_size() > 0
+                                ? static_cast<int64_t>(fl.feature(0).bytes_list().value(0).size()) : 0;
+      lists.push_back(fmt::format("{}: {{\"frames\": {}, \"bytes_per_frame\": {}}}", json_str(k), fl.feature_size(), bytes));
+    }
+    ex_json = fmt::format("{{\"index\": {}, \"kind\": \"{}\", \"record_bytes\": {}, \"context\": {{{}}}, \"feature_lists\": {{{}}}}}",
+                          want, sequence ? "SequenceExample" : "Example", example_bytes.size(), fmt::join(ctx, ", "),
+                          fmt::join(lists, ", "));
+    if (!json) {
+      fmt::print("example {} of {} ({}, {} bytes):\n", want, files[0], sequence ? "SequenceExample" : "Example",
+                 example_bytes.size());
+      for (const auto& c : ctx) fmt::print("  {} {}\n", sequence ? "context" : "feature", c);
+      for (const auto& l : lists) fmt::print("  feature_list {}\n", l);
+    }
+  } else if (!json) {
+    fmt::print("no example {} in {}\n", want, files[0]);
+  }
+  if (json) {
+    std::vector<std::string> fj;
+    for (const auto& r : reports)
+      fj.push_back(fmt::format("{{\"path\": {}, \"records\": {}, \"bytes\": {}}}", json_str(r.path), r.records, r.bytes));
+    fmt::print("{{\"files\": [{}], \"total_records\": {}, \"crc_verified\": {}, \"example\": {}}}\n", fmt::join(fj, ", "),
+               total, ro.verify_crc ? "true" : "false", ex_json);
+  } else {
+    fmt::print("total: {} records in {} files\n", total, files.size());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Counts records, verifies CRCs and describes an example: y8m-inspect [--json] FILE_OR_GLOB...");
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  try {
+    return run(std::vector<std::string>(rest.begin() + 1, rest.end()));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "y8m-inspect: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,352 @@
+#include "io/reader.h"
+
+#include "engine/device.h"
+#include "engine/philox.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace y8m::io {
+
+std::vector<std::string> expand_patterns(const std::string& patterns, const char* flag_name) {
+  std::vector<std::string> files;
+  std::stringstream ss(patterns);
+  std::string pat;
+  while (std::getline(ss, pat, ',')) {
+    if (pat.empty()) continue;
+    glob_t g;
+    std::memset(&g, 0, sizeof(g));
+    const int rc = ::glob(pat.c_str(), 0, nullptr, &g);
+    std::vector<std::string> found;
+    if (rc == 0)
+      for (size_t i = 0; i < g.gl_pathc; ++i) found.emplace_back(g.gl_pathv[i]);
+    globfree(&g);
+    Y8M_CHECK(!found.empty(), "{}: no file matches '{}'", flag_name, pat);
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  Y8M_CHECK(!files.empty(), "{}: no pattern given", flag_name);
+  return files;
+}
+
+namespace {
+
+// A decoded record with the mapping it points into.
+struct Example {
+  std::shared_ptr<RecordReader> file;
+  FrameRecord frame;
+  VideoRecord video;
+};
+using ExamplePtr = std::unique_ptr<Example>;
+
+// Bounded single-producer queue of one reader thread.
+struct ReaderQueue {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<ExamplePtr> items;
+  bool done = false;
+  size_t capacity = 64;
+};
+
+// Seeds of the independent random streams (files per epoch, shuffle buffer).
+constexpr uint64_t kFileStream = 0x66696c65ull, kShuffleStream = 0x73687566ull;
+
+}  // namespace
+
+struct Reader::Impl {
+  const ReaderOptions& opts;
+  const std::vector<std::string>& files;
+  std::vector<std::unique_ptr<ReaderQueue>> queues;
+  std::vector<std::thread> threads;
+  std::thread batcher;
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> skipped{0};
+  std::mutex err_mu;
+  std::exception_ptr error;
+
+  // Finished batches, handed to the consumer.
+  std::mutex out_mu;
+  std::condition_variable out_cv;
+  std::deque<Batch> out;
+  bool out_done = false;
+  std::atomic<int64_t> to_skip{0};
+  bool started = false;
+  std::chrono::steady_clock::time_point t0;
+
+  Impl(const ReaderOptions& o, const std::vector<std::string>& f) : opts(o), files(f) {}
+
+  int64_t total_files() const {
+    const int64_t epochs = opts.training ? opts.num_epochs : 1;
+    return epochs <= 0 ? INT64_MAX : epochs * static_cast<int64_t>(files.size());
+  }
+
+  // The file at global position g of the run: epoch g / F, shuffled per epoch in training.
+  const std::string& file_at(int64_t g) const {
+    const int64_t n = static_cast<int64_t>(files.size());
+    const int64_t epoch = g / n, pos = g % n;
+    if (!opts.training) return files[static_cast<size_t>(pos)];
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+    for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates with Philox(seed, epoch * n + i)
+      const auto b = engine::philox::block(opts.seed ^ kFileStream, static_cast<uint64_t>(epoch * n + i));
+      const int64_t j = static_cast<int64_t>(b.v[0] % static_cast<uint64_t>(i + 1));
+      std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
+    }
+    return files[static_cast<size_t>(order[static_cast<size_t>(pos)])];
+  }
+
+  void fail(std::exception_ptr e) {
+    {
+      std::lock_guard<std::mutex> l(err_mu);
+      if (!error) error = e;
+    }
+    stop = true;
+    for (auto& q : queues) q->cv.notify_all();
+    out_cv.notify_all();
+  }
+
+  void count_skip(const std::string& problem) {
+    const int64_t n = ++skipped;
+    Y8M_CHECK(n <= opts.skip_budget, "too many corrupt records: {} skipped, budget {} (last: {})", n,
+              opts.skip_budget, problem);
+  }
+
+  void read_loop(int r) {
+    ReaderQueue& q = *queues[static_cast<size_t>(r)];
+    try {
+      const int R = static_cast<int>(queues.size());
+      for (int64_t g = r; g < total_files() && !stop; g += R) {
+        auto file = std::make_shared<RecordReader>(file_at(g), opts.records);
+        std::string_view rec;
+        int64_t seen_skips = 0;
+        while (!stop && file->next(&rec)) {
+          auto ex = std::make_unique<Example>();
+          ex->file = file;
+          try {
+            if (opts.video_level) {
+              decode_video_record(rec, opts.decode, &ex->video);
+            } else {
+              decode_frame_record(rec, opts.decode, &ex->frame);
+            }
+          } catch (const Error& e) {
+            const std::string msg = fmt::format("{}: record {} at byte offset {}: {}", file->path(),
+                                                file->records_read() - 1,
+                                                file->offset() - rec.size() - 16, e.what());
+            Y8M_CHECK(opts.records.on_corrupt == CorruptPolicy::skip, "{}", msg);
+            count_skip(msg);
+            continue;
+          }
+          std::unique_lock<std::mutex> l(q.mu);
+          q.cv.wait(l, [&] { return stop || q.items.size() < q.capacity; });
+          if (stop) break;
+          q.items.push_back(std::move(ex));
+          q.cv.notify_all();
+        }
+        for (; seen_skips < file->skipped(); ++seen_skips) count_skip(file->last_problem());
+      }
+    } catch (...) {
+      fail(std::current_exception());
+    }
+    std::lock_guard<std::mutex> l(q.mu);
+    q.done = true;
+    q.cv.notify_all();
+  }
+
+  // Round-robin merge over the readers still running: a fixed interleave.
+  std::vector<int> active;
+  size_t turn = 0;
+  ExamplePtr merged_next() {
+    while (!active.empty() && !stop) {
+      turn %= active.size();
+      ReaderQueue& q = *queues[static_cast<size_t>(active[turn])];
+      std::unique_lock<std::mutex> l(q.mu);
+      q.cv.wait(l, [&] { return stop || q.done || !q.items.empty(); });
+      if (stop) return nullptr;
+      if (q.items.empty()) {  // done and drained
+        active.erase(active.begin() + static_cast<long>(turn));
+        continue;
+      }
+      ExamplePtr ex = std::move(q.items.front());
+      q.items.pop_front();
+      q.cv.notify_all();
+      ++turn;
+      return ex;
+    }
+    return nullptr;
+  }
+
+  // Training: a shuffle buffer sampled with Philox; evaluation: pass-through.
+  std::vector<ExamplePtr> buffer;
+  uint64_t draws = 0;
+  ExamplePtr next_example() {
+    if (!opts.training) return merged_next();
+    const size_t cap = static_cast<size_t>(opts.shuffle_capacity > 0 ? opts.shuffle_capacity : 5 * opts.batch_size);
+    while (buffer.size() < cap) {
+      ExamplePtr ex = merged_next();
+      if (!ex) break;
+      buffer.push_back(std::move(ex));
+    }
+    if (buffer.empty()) return nullptr;
+    const auto b = engine::philox::block(opts.seed ^ kShuffleStream, draws++);
+    const size_t j = static_cast<size_t>(b.v[0] % buffer.size());
+    ExamplePtr ex = std::move(buffer[j]);
+    buffer[j] = std::move(buffer.back());
+    buffer.pop_back();
+    return ex;
+  }
+
+  Batch assemble(std::vector<ExamplePtr>& exs) {
+    const DecodeOptions& d = opts.decode;
+    const int64_t B = static_cast<int64_t>(exs.size()), V = d.num_classes;
+    const int T = d.max_frames, F = d.features.total();
+    const bool pin = opts.pinned && engine::cuda_device_count() > 0;
+    Batch b;
+    b.size = B;
+    b.frames = opts.video_level ? Tensor::empty({B, F}, DType::f32, Device::cpu(), pin)
+                                : Tensor::empty({B, T, F}, DType::u8, Device::cpu(), pin);
+    b.num_frames = Tensor::empty({B}, DType::i32, Device::cpu(), pin);
+    b.labels = Tensor::zeros({B, V});
+    if (d.distill) b.predictions = Tensor::empty({B, V});
+    b.ids.resize(static_cast<size_t>(B));
+    b.label_lists.resize(static_cast<size_t>(B));
+    for (int64_t i = 0; i < B; ++i) {
+      const Example& ex = *exs[static_cast<size_t>(i)];
+      const std::vector<int64_t>& labels = opts.video_level ? ex.video.labels : ex.frame.labels;
+      b.ids[static_cast<size_t>(i)] = std::string(opts.video_level ? ex.video.id : ex.frame.id);
+      auto& ll = b.label_lists[static_cast<size_t>(i)];
+      ll = labels;
+      std::sort(ll.begin(), ll.end());
+      ll.erase(std::unique(ll.begin(), ll.end()), ll.end());
+      float* lab = b.labels.data<float>() + i * V;
+      for (int64_t l : ll) lab[l] = 1.f;
+      if (opts.video_level) {
+        std::memcpy(b.frames.data<float>() + i * F, ex.video.features.data(), static_cast<size_t>(F) * 4);
+        b.num_frames.data<int32_t>()[i] = 1;
+        continue;
+      }
+      const FrameRecord& fr = ex.frame;
+      b.num_frames.data<int32_t>()[i] = fr.num_frames;
+      uint8_t* dst = b.frames.data<uint8_t>() + i * static_cast<int64_t>(T) * F;
+      for (int t = 0; t < fr.num_frames; ++t) {
+        uint8_t* row = dst + static_cast<int64_t>(t) * F;
+        for (size_t k = 0; k < fr.frames.size(); ++k) {
+          const std::string_view v = fr.frames[k][static_cast<size_t>(t)];
+          std::memcpy(row, v.data(), v.size());
+          row += v.size();
+        }
+      }
+      std::memset(dst + static_cast<int64_t>(fr.num_frames) * F, 0,
+                  static_cast<size_t>(T - fr.num_frames) * static_cast<size_t>(F));
+      if (d.distill)
+        std::memcpy(b.predictions.data<float>() + i * V, fr.predictions.data(), static_cast<size_t>(V) * 4);
+    }
+    return b;
+  }
+
+  void batch_loop() {
+    try {
+      for (size_t r = 0; r < queues.size(); ++r) active.push_back(static_cast<int>(r));
+      for (int64_t n = to_skip.load(); n > 0; --n)
+        if (!next_example()) break;
+      for (;;) {
+        std::vector<ExamplePtr> exs;
+        while (static_cast<int>(exs.size()) < opts.batch_size) {
+          ExamplePtr ex = next_example();
+          if (!ex) break;
+          exs.push_back(std::move(ex));
+        }
+        if (exs.empty() || stop) break;
+        Batch b = assemble(exs);
+        std::unique_lock<std::mutex> l(out_mu);
+        out_cv.wait(l, [&] { return stop || out.size() < 2; });
+        if (stop) break;
+        out.push_back(std::move(b));
+        out_cv.notify_all();
+      }
+    } catch (...) {
+      fail(std::current_exception());
+    }
+    std::lock_guard<std::mutex> l(out_mu);
+    out_done = true;
+    out_cv.notify_all();
+  }
+
+  void start() {
+    started = true;
+    t0 = std::chrono::steady_clock::now();
+    const int R = std::max(1, opts.num_readers);
+    for (int r = 0; r < R; ++r) {
+      queues.push_back(std::make_unique<ReaderQueue>());
+      queues.back()->capacity = static_cast<size_t>(std::max(16, 2 * opts.batch_size / R));
+    }
+    for (int r = 0; r < R; ++r) threads.emplace_back([this, r] { read_loop(r); });
+    batcher = std::thread([this] { batch_loop(); });
+  }
+
+  ~Impl() {
+    stop = true;
+    for (auto& q : queues) {
+      std::lock_guard<std::mutex> l(q->mu);
+      q->cv.notify_all();
+    }
+    {
+      std::lock_guard<std::mutex> l(out_mu);
+      out_cv.notify_all();
+    }
+    if (batcher.joinable()) batcher.join();
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
+};
+
+Reader::Reader(ReaderOptions opts) : opts_(std::move(opts)) {
+  Y8M_CHECK(opts_.batch_size > 0, "reader: batch_size must be positive, got {}", opts_.batch_size);
+  Y8M_CHECK(opts_.num_readers > 0, "reader: num_readers must be positive, got {}", opts_.num_readers);
+  Y8M_CHECK(opts_.decode.max_frames > 0 && opts_.decode.num_classes > 0, "reader: bad max_frames {} or num_classes {}",
+            opts_.decode.max_frames, opts_.decode.num_classes);
+  files_ = expand_patterns(opts_.patterns);
+  impl_ = std::make_unique<Impl>(opts_, files_);
+}
+
+Reader::~Reader() = default;
+
+void Reader::skip_examples(int64_t n) {
+  Y8M_CHECK(!impl_->started, "reader: skip_examples must come before the first batch");
+  impl_->to_skip = n;
+  delivered_ = n;
+}
+
+bool Reader::next(Batch* batch) {
+  if (!impl_->started) impl_->start();
+  std::unique_lock<std::mutex> l(impl_->out_mu);
+  impl_->out_cv.wait(l, [&] { return impl_->out_done || !impl_->out.empty() || impl_->error; });
+  {
+    std::lock_guard<std::mutex> el(impl_->err_mu);
+    if (impl_->error) std::rethrow_exception(impl_->error);
+  }
+  if (impl_->out.empty()) return false;
+  *batch = std::move(impl_->out.front());
+  impl_->out.pop_front();
+  impl_->out_cv.notify_all();
+  delivered_ += batch->size;
+  return true;
+}
+
+int64_t Reader::skipped_records() const { return impl_->skipped.load(); }
+
+double Reader::examples_per_second() const {
+  if (!impl_->started) return 0;
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->t0).count();
+  return s > 0 ? static_cast<double>(delivered_) / s : 0;
+}
+
+}  // namespace y8m::io

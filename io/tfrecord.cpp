@@ -1,0 +1,167 @@
+#include "io/tfrecord.h"
+
+#include "engine/error.h"
+#include "io/crc32c.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace y8m::io {
+
+namespace {
+uint64_t load_u64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;  // little-endian host (x86-64, aarch64)
+}
+uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+constexpr uint64_t kHeader = 12, kFooter = 4;
+}  // namespace
+
+CorruptPolicy corrupt_policy_from_name(const std::string& name) {
+  if (name == "fail") return CorruptPolicy::fail;
+  if (name == "skip") return CorruptPolicy::skip;
+  Y8M_FAIL("--corrupt_records: expected 'fail' or 'skip', got '{}'", name);
+}
+
+RecordReader::RecordReader(const std::string& path, RecordReaderOptions opts) : path_(path), opts_(opts) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  Y8M_CHECK(fd >= 0, "{}: cannot open: {}", path, std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    Y8M_FAIL("{}: not a regular file", path);
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ > 0) {
+    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      Y8M_FAIL("{}: cannot map {} bytes: {}", path, size_, std::strerror(err));
+    }
+    ::madvise(m, size_, MADV_SEQUENTIAL | MADV_WILLNEED);
+    data_ = static_cast<const uint8_t*>(m);
+  }
+  ::close(fd);
+}
+
+RecordReader::~RecordReader() {
+  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+void RecordReader::corrupt(const std::string& what, uint64_t at) {
+  const std::string msg = fmt::format("{}: record {} at byte offset {}: {}", path_, index_, at, what);
+  Y8M_CHECK(opts_.on_corrupt == CorruptPolicy::skip, "{} (use --corrupt_records=skip to skip bad records)", msg);
+  last_problem_ = msg;
+  ++skipped_;
+  ++index_;
+}
+
+bool RecordReader::next(std::string_view* record) {
+  while (offset_ < size_) {
+    const uint64_t at = offset_;
+    const uint64_t left = size_ - at;
+    if (left < kHeader) {
+      corrupt(fmt::format("truncated header ({} bytes left, a header has 12)", left), at);
+      offset_ = size_;
+      return false;
+    }
+    const uint8_t* p = data_ + at;
+    const uint64_t len = load_u64(p);
+    if (opts_.verify_crc && crc32c_mask(crc32c(p, 8)) != load_u32(p + 8)) {
+      corrupt("length CRC mismatch (corrupt length field)", at);
+      offset_ = size_;  // the rest of the file cannot be framed
+      return false;
+    }
+    if (len > left - kHeader || left - kHeader - len < kFooter) {
+      corrupt(fmt::format("record length {} exceeds the {} bytes left in the file (truncated file?)", len,
+                          left - kHeader),
+              at);
+      offset_ = size_;
+      return false;
+    }
+    const uint8_t* d = p + kHeader;
+    offset_ = at + kHeader + len + kFooter;
+    if (opts_.verify_crc && crc32c_mask(crc32c(d, len)) != load_u32(d + len)) {
+      corrupt("data CRC mismatch (corrupt record)", at);
+      continue;
+    }
+    ++index_;
+    *record = std::string_view(reinterpret_cast<const char*>(d), len);
+    return true;
+  }
+  return false;
+}
+
+void RecordReader::seek(uint64_t offset, int64_t records_read) {
+  Y8M_CHECK(offset <= size_, "{}: cannot seek to byte {} of a {}-byte file", path_, offset, size_);
+  offset_ = offset;
+  index_ = records_read;
+}
+
+void append_record(std::string* out, std::string_view data) {
+  char header[12];
+  const uint64_t len = data.size();
+  std::memcpy(header, &len, 8);
+  const uint32_t lcrc = masked_crc32c(header, 8);
+  std::memcpy(header + 8, &lcrc, 4);
+  out->append(header, 12);
+  out->append(data.data(), data.size());
+  const uint32_t dcrc = masked_crc32c(data.data(), data.size());
+  out->append(reinterpret_cast<const char*>(&dcrc), 4);
+}
+
+RecordWriter::RecordWriter(const std::string& path) : path_(path) {
+  std::random_device rd;
+  tmp_path_ = fmt::format("{}.tmp-{:08x}", path, rd());
+  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  Y8M_CHECK(fd_ >= 0, "{}: cannot create: {}", tmp_path_, std::strerror(errno));
+}
+
+RecordWriter::~RecordWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_path_.c_str());
+  }
+}
+
+void RecordWriter::flush() {
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t w = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    Y8M_CHECK(w > 0, "{}: write failed: {}", tmp_path_, std::strerror(errno));
+    done += static_cast<size_t>(w);
+  }
+  buffer_.clear();
+}
+
+void RecordWriter::write(std::string_view record) {
+  Y8M_CHECK(fd_ >= 0, "{}: write after close", path_);
+  append_record(&buffer_, record);
+  ++count_;
+  if (buffer_.size() >= (size_t(4) << 20)) flush();
+}
+
+void RecordWriter::close() {
+  if (fd_ < 0) return;
+  flush();
+  Y8M_CHECK(::fsync(fd_) == 0, "{}: fsync failed: {}", tmp_path_, std::strerror(errno));
+  Y8M_CHECK(::close(fd_) == 0, "{}: close failed: {}", tmp_path_, std::strerror(errno));
+  fd_ = -1;
+  Y8M_CHECK(::rename(tmp_path_.c_str(), path_.c_str()) == 0, "{}: cannot rename from {}: {}", path_, tmp_path_,
+            std::strerror(errno));
+}
+
+}  // namespace y8m::io

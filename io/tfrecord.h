@@ -1,0 +1,89 @@
+// TFRecord files (SPEC §1.1): a sequence of records, each
+//   uint64 length | uint32 masked_crc32c(length bytes) | data[length] | uint32 masked_crc32c(data)
+// little-endian, no file header. A file may end only after a complete record.
+//
+// RecordReader maps the file read-only and returns views into it (no copy). Every error names the file,
+// the record index and the byte offset. With CorruptPolicy::fail (the default) the first bad record
+// throws; with CorruptPolicy::skip a record whose data CRC is wrong is skipped and reading goes on, while
+// a bad length field or a truncated tail ends the file (its remaining bytes cannot be framed); each skip
+// is counted. The reader always advances: it cannot loop.
+#pragma once
+#include "io/io_layer.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace y8m::io {
+
+enum class CorruptPolicy { fail, skip };
+// Parses "fail" / "skip" (the --corrupt_records flag); throws naming the value otherwise.
+CorruptPolicy corrupt_policy_from_name(const std::string& name);
+
+struct RecordReaderOptions {
+  bool verify_crc = true;
+  CorruptPolicy on_corrupt = CorruptPolicy::fail;
+};
+
+class RecordReader {
+ public:
+  RecordReader(const std::string& path, RecordReaderOptions opts = {});
+  ~RecordReader();
+  RecordReader(const RecordReader&) = delete;
+  RecordReader& operator=(const RecordReader&) = delete;
+
+  // The next record, valid until the reader is destroyed. false at the end of the file.
+  bool next(std::string_view* record);
+  // Continue from a position previously reported by offset()/records_read() (exact resume).
+  void seek(uint64_t offset, int64_t records_read);
+
+  const std::string& path() const { return path_; }
+  uint64_t offset() const { return offset_; }          // byte offset of the next record
+  int64_t records_read() const { return index_; }      // records returned or skipped so far
+  int64_t skipped() const { return skipped_; }         // corrupt records skipped
+  uint64_t file_size() const { return size_; }
+  // Describes why the last skip happened (empty if none), for end-of-run reports.
+  const std::string& last_problem() const { return last_problem_; }
+
+ private:
+  // Handles a corrupt record: throws under `fail`; under `skip` records the problem and returns.
+  void corrupt(const std::string& what, uint64_t at);
+
+  std::string path_;
+  RecordReaderOptions opts_;
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+  uint64_t offset_ = 0;
+  int64_t index_ = 0;
+  int64_t skipped_ = 0;
+  std::string last_problem_;
+};
+
+// Writes records to `path` atomically: data goes to a temporary file in the same folder, and close()
+// flushes, fsyncs and renames it to `path`. Destroying an unclosed writer deletes the temporary file, so an
+// interrupted run never leaves a partial file under the final name.
+class RecordWriter {
+ public:
+  explicit RecordWriter(const std::string& path);
+  ~RecordWriter();
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+
+  void write(std::string_view record);
+  void close();
+  int64_t records_written() const { return count_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void flush();
+  std::string path_, tmp_path_;
+  int fd_ = -1;
+  std::string buffer_;
+  int64_t count_ = 0;
+};
+
+// Frames one record into `out` (appends header, data and footer).
+void append_record(std::string* out, std::string_view data);
+
+}  // namespace y8m::io

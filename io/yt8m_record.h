@@ -1,0 +1,70 @@
+// YouTube-8M records (SPEC §1.3–1.6): decoding and encoding of the three layouts.
+//
+// frame-level  SequenceExample: context `id` (2018) or `video_id` (2017, distillation), `labels`
+//              int64 list; feature_lists per --feature_names, one bytes value of F bytes per frame.
+// video-level  Example: `id`, `labels`, float lists per feature name (`mean_rgb`, `mean_audio`).
+// distillation SequenceExample: frame-level plus context `predictions`, exactly num_classes floats.
+//
+// The decoder is a zero-copy wire parser: frames are views into the record. Packed and unpacked
+// numeric lists and unknown fields are accepted (protobuf semantics; for a repeated map key the last
+// entry wins). Encoders use the protoc-generated TensorFlow messages with deterministic serialization
+// (map keys sorted), byte-identical to TensorFlow's writer for the same message.
+#pragma once
+#include "io/io_layer.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace y8m::io {
+
+// --feature_names / --feature_sizes, e.g. "rgb,audio" and "1024,128".
+struct FeatureSpec {
+  std::vector<std::string> names;
+  std::vector<int> sizes;
+  int total() const;
+  static FeatureSpec parse(const std::string& names_csv, const std::string& sizes_csv);
+  static FeatureSpec frame_default() { return parse("rgb,audio", "1024,128"); }
+  static FeatureSpec video_default() { return parse("mean_rgb,mean_audio", "1024,128"); }
+};
+
+struct DecodeOptions {
+  FeatureSpec features = FeatureSpec::frame_default();
+  int max_frames = 300;
+  int num_classes = 3862;
+  std::string id_key;           // "" = detect: `id`, else `video_id`
+  bool require_labels = true;   // false for test data (inference)
+  bool distill = false;         // read the `predictions` context feature
+};
+
+// A decoded frame-level record. Views point into the record bytes.
+struct FrameRecord {
+  std::string_view id;
+  std::vector<int64_t> labels;
+  std::vector<float> predictions;                    // distillation records only
+  int num_frames = 0;                                // min(frames in the record, max_frames)
+  int total_frames = 0;                              // frames in the record
+  std::vector<std::vector<std::string_view>> frames;  // [feature][frame < num_frames], each F bytes
+};
+
+// A decoded video-level record.
+struct VideoRecord {
+  std::string_view id;
+  std::vector<int64_t> labels;
+  std::vector<float> features;  // concatenated in FeatureSpec order
+};
+
+// Decoders throw y8m::Error describing the problem; callers prefix the file and record index.
+void decode_frame_record(std::string_view record, const DecodeOptions& opts, FrameRecord* out);
+void decode_video_record(std::string_view record, const DecodeOptions& opts, VideoRecord* out);
+
+// Encoders. `frames[k]` holds the frames of feature k, each opts.features.sizes[k] bytes.
+std::string encode_frame_record(std::string_view id, const std::vector<int64_t>& labels,
+                                const std::vector<std::vector<std::string_view>>& frames,
+                                const FeatureSpec& features, const std::string& id_key = "id",
+                                const std::vector<float>* predictions = nullptr);
+std::string encode_video_record(std::string_view id, const std::vector<int64_t>& labels,
+                                const std::vector<std::vector<float>>& features, const FeatureSpec& spec);
+
+}  // namespace y8m::io

@@ -1,0 +1,26 @@
+// Helpers for io tests: temporary folders and file byte access.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace y8m::testing {
+
+// A fresh empty folder under the system temp dir, removed (recursively) at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+
+}  // namespace y8m::testing
