@@ -204,6 +204,17 @@ struct Reader::Impl {
     return ex;
   }
 
+  // Batch buffers are recycled once the consumer has dropped every reference to them: a fresh
+  // 55 MB allocation per batch would cost page faults and kernel zeroing on every batch.
+  std::vector<Tensor> frame_pool;
+  Tensor pooled_frames(const Shape& shape, DType dtype, bool pin) {
+    for (Tensor& t : frame_pool)
+      if (t.storage_use_count() == 1 && t.use_count() == 1 && t.shape() == shape) return t.reshape(shape);
+    Tensor t = Tensor::empty(shape, dtype, Device::cpu(), pin);
+    if (frame_pool.size() < 8) frame_pool.push_back(t);
+    return t.reshape(shape);
+  }
+
   Batch assemble(std::vector<ExamplePtr>& exs) {
     const DecodeOptions& d = opts.decode;
     const int64_t B = static_cast<int64_t>(exs.size()), V = d.num_classes;
@@ -211,8 +222,7 @@ struct Reader::Impl {
     const bool pin = opts.pinned && engine::cuda_device_count() > 0;
     Batch b;
     b.size = B;
-    b.frames = opts.video_level ? Tensor::empty({B, F}, DType::f32, Device::cpu(), pin)
-                                : Tensor::empty({B, T, F}, DType::u8, Device::cpu(), pin);
+    b.frames = opts.video_level ? pooled_frames({B, F}, DType::f32, pin) : pooled_frames({B, T, F}, DType::u8, pin);
     b.num_frames = Tensor::empty({B}, DType::i32, Device::cpu(), pin);
     b.labels = Tensor::zeros({B, V});
     if (d.distill) b.predictions = Tensor::empty({B, V});

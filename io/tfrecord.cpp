@@ -44,7 +44,7 @@ RecordReader::RecordReader(const std::string& path, RecordReaderOptions opts) : 
   }
   size_ = static_cast<uint64_t>(st.st_size);
   if (size_ > 0) {
-    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (m == MAP_FAILED) {
       const int err = errno;
       ::close(fd);

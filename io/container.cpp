@@ -1,0 +1,254 @@
+#include "io/container.h"
+
+#include "engine/error.h"
+#include "io/crc32c.h"
+#include "io/proto/container.pb.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <set>
+
+namespace y8m::io {
+
+namespace {
+
+constexpr char kMagic[8] = {'Y', '8', 'M', 'C', 'O', 'N', 'T', '\0'};
+constexpr uint64_t kPreamble = 32;
+constexpr int kMaxDims = 8;
+
+uint64_t align_up(uint64_t n) { return (n + kBlobAlignment - 1) / kBlobAlignment * kBlobAlignment; }
+
+proto::DType to_proto(DType t) {
+  switch (t) {
+    case DType::f32: return proto::F32;
+    case DType::f64: return proto::F64;
+    case DType::f16: return proto::F16;
+    case DType::bf16: return proto::BF16;
+    case DType::u8: return proto::U8;
+    case DType::i8: return proto::I8;
+    case DType::i32: return proto::I32;
+    case DType::i64: return proto::I64;
+  }
+  return proto::DTYPE_UNSPECIFIED;
+}
+
+bool from_proto(int t, DType* out) {
+  switch (t) {
+    case proto::F32: *out = DType::f32; return true;
+    case proto::F64: *out = DType::f64; return true;
+    case proto::F16: *out = DType::f16; return true;
+    case proto::BF16: *out = DType::bf16; return true;
+    case proto::U8: *out = DType::u8; return true;
+    case proto::I8: *out = DType::i8; return true;
+    case proto::I32: *out = DType::i32; return true;
+    case proto::I64: *out = DType::i64; return true;
+    default: return false;
+  }
+}
+
+void put_u32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
+void put_u64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
+uint32_t get_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+uint64_t get_u64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Writes all of `n` bytes or throws.
+void write_all(int fd, const void* data, size_t n, const std::string& path) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    Y8M_CHECK(w > 0, "{}: write failed: {}", path, std::strerror(errno));
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+}  // namespace
+
+void write_container(const std::string& path, const ContainerContents& c) {
+  proto::ContainerHeader h;
+  h.set_kind(c.kind);
+  for (const auto& kv : c.metadata) (*h.mutable_metadata())[kv.first] = kv.second;
+  for (const auto& kv : c.model_config) (*h.mutable_model_config())[kv.first] = kv.second;
+  h.set_graph(c.graph);
+  std::vector<Tensor> host;
+  uint64_t offset = 0;
+  std::set<std::string> names;
+  for (const ContainerTensor& t : c.tensors) {
+    Y8M_CHECK(names.insert(t.name).second, "{}: tensor '{}' written twice", path, t.name);
+    Y8M_CHECK(t.tensor.dim() <= kMaxDims, "{}: tensor '{}' has more than {} dimensions", path, t.name, kMaxDims);
+    Tensor ht = t.tensor.to(Device::cpu());
+    auto* e = h.add_tensors();
+    e->set_name(t.name);
+    e->set_dtype(to_proto(ht.dtype()));
+    for (int64_t d : ht.shape()) e->add_shape(d);
+    e->set_offset(offset);
+    e->set_length(ht.nbytes());
+    e->set_crc32c(crc32c(ht.data_ptr(), ht.nbytes()));
+    e->set_codebook(t.codebook);
+    offset = align_up(offset + ht.nbytes());
+    host.push_back(ht);
+  }
+  h.set_data_length(offset);
+  std::string header;
+  {
+    google::protobuf::io::StringOutputStream sos(&header);
+    google::protobuf::io::CodedOutputStream cos(&sos);
+    cos.SetSerializationDeterministic(true);
+    h.SerializeToCodedStream(&cos);
+  }
+  Y8M_CHECK(header.size() <= kMaxHeaderBytes, "{}: header of {} bytes exceeds the {} byte cap", path, header.size(),
+            kMaxHeaderBytes);
+  char pre[kPreamble] = {};
+  std::memcpy(pre, kMagic, 8);
+  put_u32(pre + 8, kContainerMajor);
+  put_u32(pre + 12, kContainerMinor);
+  put_u64(pre + 16, header.size());
+  put_u32(pre + 24, crc32c(header.data(), header.size()));
+
+  std::random_device rd;
+  const std::string tmp = fmt::format("{}.tmp-{:08x}", path, rd());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  Y8M_CHECK(fd >= 0, "{}: cannot create: {}", tmp, std::strerror(errno));
+  try {
+    const std::string zeros(kBlobAlignment, '\0');
+    write_all(fd, pre, kPreamble, tmp);
+    write_all(fd, header.data(), header.size(), tmp);
+    write_all(fd, zeros.data(), align_up(kPreamble + header.size()) - (kPreamble + header.size()), tmp);
+    uint64_t at = 0;
+    for (size_t i = 0; i < host.size(); ++i) {
+      write_all(fd, host[i].data_ptr(), host[i].nbytes(), tmp);
+      at += host[i].nbytes();
+      const uint64_t next = i + 1 < host.size() ? h.tensors(static_cast<int>(i + 1)).offset() : h.data_length();
+      write_all(fd, zeros.data(), next - at, tmp);
+      at = next;
+    }
+    Y8M_CHECK(::fsync(fd) == 0, "{}: fsync failed: {}", tmp, std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    Y8M_FAIL("{}: cannot rename from {}: {}", path, tmp, std::strerror(err));
+  }
+}
+
+Container::Container(const std::string& path) : path_(path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  Y8M_CHECK(fd >= 0, "{}: cannot open: {}", path, std::strerror(errno));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    Y8M_FAIL("{}: not a regular file", path);
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ < kPreamble) {
+    ::close(fd);
+    Y8M_FAIL("{}: truncated: {} bytes, a y8m container has at least {}", path, size_, kPreamble);
+  }
+  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  Y8M_CHECK(m != MAP_FAILED, "{}: cannot map: {}", path, std::strerror(errno));
+  const uint64_t size = size_;
+  mapping_ = std::shared_ptr<void>(m, [size](void* p) { ::munmap(p, size); });
+  const uint8_t* base = static_cast<const uint8_t*>(m);
+
+  Y8M_CHECK(std::memcmp(base, kMagic, 8) == 0, "{}: not a y8m container (bad magic)", path);
+  major_ = get_u32(base + 8);
+  minor_ = get_u32(base + 12);
+  Y8M_CHECK(major_ == kContainerMajor, "{}: container format version {}.{} is not supported (this y8m reads {}.x)",
+            path, major_, minor_, kContainerMajor);
+  const uint64_t hlen = get_u64(base + 16);
+  Y8M_CHECK(hlen <= kMaxHeaderBytes, "{}: header length {} exceeds the {} byte cap", path, hlen, kMaxHeaderBytes);
+  Y8M_CHECK(hlen <= size_ - kPreamble, "{}: truncated: header of {} bytes but only {} bytes follow the preamble", path,
+            hlen, size_ - kPreamble);
+  Y8M_CHECK(crc32c(base + kPreamble, hlen) == get_u32(base + 24), "{}: header CRC mismatch (corrupt file)", path);
+  proto::ContainerHeader h;
+  Y8M_CHECK(h.ParseFromArray(base + kPreamble, static_cast<int>(hlen)), "{}: header does not parse", path);
+
+  const uint64_t data_start = align_up(kPreamble + hlen);
+  Y8M_CHECK(data_start <= size_ && h.data_length() == size_ - data_start,
+            "{}: file is {} bytes but the header describes {} (truncated or trailing bytes)", path, size_,
+            data_start + h.data_length());
+  contents_.kind = h.kind();
+  contents_.metadata.insert(h.metadata().begin(), h.metadata().end());
+  contents_.model_config.insert(h.model_config().begin(), h.model_config().end());
+  contents_.graph = h.graph();
+  std::set<std::string> names;
+  uint64_t prev_end = 0;
+  for (int i = 0; i < h.tensors_size(); ++i) {
+    const auto& e = h.tensors(i);
+    const std::string& n = e.name();
+    Y8M_CHECK(!n.empty() && names.insert(n).second, "{}: tensor {} has an empty or duplicate name '{}'", path, i, n);
+    DType dt;
+    Y8M_CHECK(from_proto(e.dtype(), &dt), "{}: tensor '{}' has unknown dtype {}", path, n, static_cast<int>(e.dtype()));
+    Y8M_CHECK(e.shape_size() <= kMaxDims, "{}: tensor '{}' has {} dimensions (at most {})", path, n, e.shape_size(),
+              kMaxDims);
+    uint64_t numel = 1;
+    Shape shape;
+    for (int64_t d : e.shape()) {
+      Y8M_CHECK(d >= 0, "{}: tensor '{}' has a negative dimension {}", path, n, d);
+      Y8M_CHECK(d == 0 || numel <= std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d) / 8,
+                "{}: tensor '{}' size overflows", path, n);
+      numel *= static_cast<uint64_t>(d);
+      shape.push_back(d);
+    }
+    const uint64_t bytes = numel * engine::dtype_size(dt);
+    Y8M_CHECK(e.length() == bytes, "{}: tensor '{}' has length {} but its shape needs {}", path, n, e.length(), bytes);
+    Y8M_CHECK(e.offset() % kBlobAlignment == 0, "{}: tensor '{}' offset {} is not 64-byte aligned", path, n, e.offset());
+    Y8M_CHECK(e.offset() >= prev_end, "{}: tensor '{}' overlaps the previous tensor or is out of order", path, n);
+    Y8M_CHECK(e.offset() <= h.data_length() && bytes <= h.data_length() - e.offset(),
+              "{}: tensor '{}' [{}, +{}) lies outside the {}-byte data region", path, n, e.offset(), bytes,
+              h.data_length());
+    Y8M_CHECK(e.offset() - prev_end < kBlobAlignment, "{}: unexplained gap before tensor '{}'", path, n);
+    prev_end = e.offset() + bytes;
+    Tensor t = Tensor::wrap(const_cast<uint8_t*>(base + data_start + e.offset()), shape, dt, Device::cpu(), mapping_);
+    contents_.tensors.push_back({n, t, e.codebook()});
+    crcs_.push_back(e.crc32c());
+  }
+  Y8M_CHECK(h.data_length() - prev_end < kBlobAlignment, "{}: {} unused bytes at the end of the data region", path,
+            h.data_length() - prev_end);
+  for (const auto& t : contents_.tensors)
+    Y8M_CHECK(t.codebook.empty() || find(t.codebook) != nullptr, "{}: tensor '{}' names a missing codebook '{}'", path,
+              t.name, t.codebook);
+}
+
+Container::~Container() = default;
+
+const ContainerTensor* Container::find(const std::string& name) const {
+  for (const auto& t : contents_.tensors)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+void Container::verify() const {
+  for (size_t i = 0; i < contents_.tensors.size(); ++i) {
+    const Tensor& t = contents_.tensors[i].tensor;
+    Y8M_CHECK(crc32c(t.data_ptr(), t.nbytes()) == crcs_[i], "{}: tensor '{}' fails its CRC check (corrupt data)", path_,
+              contents_.tensors[i].name);
+  }
+}
+
+}  // namespace y8m::io
