@@ -18,14 +18,18 @@ Device device_from_name(const std::string& name) {
   for (const char* prefix : {"cuda:", "gpu:"}) {
     const std::string p(prefix);
     if (name.rfind(p, 0) == 0 && name.size() > p.size()) {
+      const std::string num = name.substr(p.size());
       size_t used = 0;
       int idx = -1;
-      try {
-        idx = std::stoi(name.substr(p.size()), &used);
-      } catch (const std::exception&) {
-        used = 0;
+      // Digits only: std::stoi alone would also accept " 1" and "+1".
+      if (num.find_first_not_of("0123456789") == std::string::npos) {
+        try {
+          idx = std::stoi(num, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
       }
-      Y8M_CHECK(used == name.size() - p.size() && idx >= 0, "device: bad device name '{}'", name);
+      Y8M_CHECK(used == num.size() && idx >= 0, "device: bad device name '{}'", name);
       return Device::cuda(idx);
     }
   }

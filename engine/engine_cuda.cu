@@ -52,7 +52,7 @@ template <class T>
 __global__ void uniform_kernel(T* dst, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     const double u = philox::uniform_at(seed, offset, static_cast<uint64_t>(i));
-    dst[i] = static_cast<T>(philox::mul_add_rn(hi - lo, u, lo));
+    dst[i] = philox::uniform_value<T>(u, lo, hi);
   }
 }
 

@@ -24,8 +24,11 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
   std::mutex mu;
 #pragma omp parallel num_threads(threads)
   {
+    // The runtime may give fewer threads than asked (OMP_DYNAMIC, thread limits): split by the
+    // team actually running, so that every index is still covered.
     const int t = omp_get_thread_num();
-    const int64_t chunk = (n + threads - 1) / threads;
+    const int team = omp_get_num_threads();
+    const int64_t chunk = (n + team - 1) / team;
     const int64_t b = begin + t * chunk;
     const int64_t e = std::min(end, b + chunk);
     if (b < e) {

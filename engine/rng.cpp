@@ -32,9 +32,9 @@ void fill_uniform(Tensor& t, uint64_t seed, uint64_t offset, double lo, double h
     for (int64_t i = b; i < e; ++i) {
       const double u = philox::uniform_at(seed, offset, static_cast<uint64_t>(i));
       if (t.dtype() == DType::f32) {
-        t.data<float>()[i] = static_cast<float>(philox::mul_add_rn(hi - lo, u, lo));
+        t.data<float>()[i] = philox::uniform_value<float>(u, lo, hi);
       } else {
-        t.data<double>()[i] = philox::mul_add_rn(hi - lo, u, lo);
+        t.data<double>()[i] = philox::uniform_value<double>(u, lo, hi);
       }
     }
   });

@@ -71,12 +71,23 @@ void convert_cpu(const void* src, DType from, void* dst, DType to, int64_t n) {
   parallel_for(0, n, 1 << 14, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       if (ints) {
-        store(dst, to, i, 0.0, load_i(src, from, i), true);
+        const int64_t iv = load_i(src, from, i);
+        store(dst, to, i, static_cast<double>(iv), iv, true);
       } else {
         store(dst, to, i, load_f(src, from, i), 0, false);
       }
     }
   });
+}
+
+// numel * element size, checked: the product must not wrap around (a wrapped size would allocate a
+// tiny block for a huge tensor).
+size_t byte_count(const Shape& shape, DType dtype) {
+  const int64_t n = shape_numel(shape);
+  const int64_t es = static_cast<int64_t>(dtype_size(dtype));
+  Y8M_CHECK(n <= std::numeric_limits<int64_t>::max() / es, "tensor: byte size of {}{} overflows",
+            dtype_name(dtype), shape_str(shape));
+  return static_cast<size_t>(n * es);
 }
 
 // The byte pattern of `value` in `dtype`, for fills.
@@ -91,7 +102,7 @@ uint64_t fill_pattern(double value, DType dtype) {
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, bool pinned) {
   Y8M_CHECK(!pinned || device.is_cpu(), "tensor: pinned memory is host memory, not {}", device.str());
   auto impl = std::make_shared<TensorImpl>();
-  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  const size_t bytes = byte_count(shape, dtype);
   impl->storage = std::make_shared<Storage>(
       bytes, device, pinned ? Storage::Kind::pinned : Storage::Kind::device);
   impl->shape = shape;
@@ -121,7 +132,7 @@ Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Dev
 Tensor Tensor::wrap(void* data, const Shape& shape, DType dtype, Device device,
                     std::shared_ptr<void> keep_alive) {
   auto impl = std::make_shared<TensorImpl>();
-  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  const size_t bytes = byte_count(shape, dtype);
   impl->storage = std::make_shared<Storage>(data, bytes, device,
                                             [k = std::move(keep_alive)]() mutable { k.reset(); });
   impl->shape = shape;
@@ -150,6 +161,8 @@ Tensor Tensor::reshape(Shape shape) const {
       infer = static_cast<int>(i);
     } else {
       Y8M_CHECK(shape[i] >= 0, "reshape: bad dimension in {}", shape_str(shape));
+      Y8M_CHECK(shape[i] == 0 || known <= std::numeric_limits<int64_t>::max() / shape[i],
+                "reshape: cannot reshape {} to {} (element count overflows)", str(), shape_str(shape));
       known *= shape[i];
     }
   }

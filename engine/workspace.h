@@ -15,7 +15,8 @@ namespace y8m::engine {
 class Workspace {
  public:
   explicit Workspace(Device device) : device_(device) {}
-  // `bytes` of scratch, aligned to 256 bytes, valid until reset().
+  // `bytes` of scratch at a 256-byte multiple from the block's start (the block is 256-aligned on
+  // CUDA, kCpuAlignment-aligned on the CPU), valid until reset().
   void* get(size_t bytes);
   // Frees nothing; the next step reuses the space. Blocks added during growth are merged into one.
   void reset();

@@ -1,0 +1,42 @@
+// Kernel declarations of the matmul family: a strided batched GEMM on row-major matrices,
+//   C[b] = op(A[b]) · op(B[b])   for b in [0, batch),
+// with op(X) = X or Xᵀ. A stride of 0 broadcasts that operand over the batch. lda/ldb/ldc are the
+// row-major leading dimensions of the stored (not transposed) matrices. Raw pointers and sizes
+// only.
+#pragma once
+#include "ops/ops_layer.h"
+
+#include <cstdint>
+
+#ifdef Y8M_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace y8m::ops {
+
+// Geometry of one batched GEMM call (C is [batch, m, n]; inner dimension k).
+struct GemmShape {
+  bool trans_a = false;
+  bool trans_b = false;
+  int64_t batch = 1;
+  int64_t m = 0, n = 0, k = 0;
+  int64_t lda = 0, ldb = 0, ldc = 0;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0;  // elements between batch entries
+};
+
+namespace cpu {
+// OpenBLAS sgemm/dgemm, one call per batch entry (never inside parallel_for: OpenBLAS threads
+// itself).
+template <class T>
+void gemm(const GemmShape& g, const T* a, const T* b, T* c);
+}  // namespace cpu
+
+#ifdef Y8M_WITH_CUDA
+namespace cuda {
+// cublasSgemmStridedBatched on the device's handle (bound to its compute stream); `device` selects
+// it.
+void gemm(const GemmShape& g, const float* a, const float* b, float* c, int device);
+}  // namespace cuda
+#endif
+
+}  // namespace y8m::ops

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs y8m's build dependencies from Debian packages (bookworm). Idempotent: does nothing when every
+# package is already installed. The CUDA Toolkit is not installed here: when /usr/local/cuda/bin/nvcc
+# exists the build uses it, otherwise y8m builds CPU-only.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libfmt-dev            # formatting (error messages, output)
+  libopenblas-dev       # CPU GEMM
+  protobuf-compiler libprotobuf-dev  # archive headers, tf.Example protos
+  libgtest-dev libgmock-dev          # tests
+  libbenchmark-dev      # bench/
+  libabsl-dev           # command-line flags with TensorFlow's syntax
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
