@@ -94,9 +94,35 @@ __attribute__((target("sse4.2"))) uint32_t crc_hw(uint32_t crc, const uint8_t* p
   for (size_t i = 0; i < n; ++i) c = _mm_crc32_u8(c, p[i]);
   return c;
 }
+
+__attribute__((target("sse4.2"))) uint32_t crc_copy_hw(uint32_t crc, uint8_t* dst, const uint8_t* src, size_t n) {
+  uint64_t c = crc;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, src + i, 8);
+    c = _mm_crc32_u64(c, v);
+    std::memcpy(dst + i, &v, 8);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; i < n; ++i) {
+    c32 = _mm_crc32_u8(c32, src[i]);
+    dst[i] = src[i];
+  }
+  return c32;
+}
 #endif
 
 }  // namespace
+
+uint32_t crc32c_copy(uint32_t crc, void* dst, const void* src, size_t n) {
+#if defined(__x86_64__)
+  if (crc32c_hardware_available())
+    return ~crc_copy_hw(~crc, static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n);
+#endif
+  std::memcpy(dst, src, n);
+  return crc32c_extend_portable(crc, src, n);
+}
 
 bool crc32c_hardware_available() {
 #if defined(__x86_64__)

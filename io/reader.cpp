@@ -2,6 +2,7 @@
 
 #include "engine/device.h"
 #include "engine/philox.h"
+#include "io/crc32c.h"
 
 #include <glob.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -45,7 +47,51 @@ struct Example {
   std::shared_ptr<RecordReader> file;
   FrameRecord frame;
   VideoRecord video;
+  std::string_view record;  // the whole record, for the deferred data CRC
+  uint32_t expected_crc = 0;
+  bool check_crc = false;   // verify while copying (deferred)
+  int64_t index = 0;        // record index in the file, for messages
+  uint64_t offset = 0;      // byte offset in the file
 };
+
+// Copies the frames of `fr` into the batch row `dst` ([T, F] bytes) and, when asked, computes the
+// record's CRC32C in the same pass: the record is walked once in order, frame payloads are copied as
+// they pass, the bytes between them are only checksummed.
+void copy_frames(const Example& ex, const FeatureSpec& fs, uint8_t* dst) {
+  const FrameRecord& fr = ex.frame;
+  const int F = fs.total();
+  std::vector<int> offset_of(fs.sizes.size(), 0);
+  for (size_t k = 1; k < fs.sizes.size(); ++k) offset_of[k] = offset_of[k - 1] + fs.sizes[k - 1];
+  if (!ex.check_crc) {
+    for (int t = 0; t < fr.num_frames; ++t)
+      for (size_t k = 0; k < fr.frames.size(); ++k) {
+        const std::string_view v = fr.frames[k][static_cast<size_t>(t)];
+        std::memcpy(dst + static_cast<int64_t>(t) * F + offset_of[k], v.data(), v.size());
+      }
+    return;
+  }
+  // Feature lists are contiguous in the record: visit them in record order.
+  std::vector<size_t> order(fr.frames.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const char* pa = fr.frames[a].empty() ? nullptr : fr.frames[a][0].data();
+    const char* pb = fr.frames[b].empty() ? nullptr : fr.frames[b][0].data();
+    return std::less<const char*>()(pa, pb);
+  });
+  const char* cursor = ex.record.data();
+  uint32_t crc = 0;
+  for (size_t k : order) {
+    for (int t = 0; t < fr.num_frames; ++t) {
+      const std::string_view v = fr.frames[k][static_cast<size_t>(t)];
+      crc = crc32c_extend(crc, cursor, static_cast<size_t>(v.data() - cursor));
+      crc = crc32c_copy(crc, dst + static_cast<int64_t>(t) * F + offset_of[k], v.data(), v.size());
+      cursor = v.data() + v.size();
+    }
+  }
+  crc = crc32c_extend(crc, cursor, static_cast<size_t>(ex.record.data() + ex.record.size() - cursor));
+  Y8M_CHECK(crc == ex.expected_crc, "{}: record {} at byte offset {}: data CRC mismatch (corrupt record)",
+            ex.file->path(), ex.index, ex.offset);
+}
 using ExamplePtr = std::unique_ptr<Example>;
 
 // Bounded single-producer queue of one reader thread.
@@ -125,12 +171,21 @@ struct Reader::Impl {
     try {
       const int R = static_cast<int>(queues.size());
       for (int64_t g = r; g < total_files() && !stop; g += R) {
-        auto file = std::make_shared<RecordReader>(file_at(g), opts.records);
+        // Under the fail policy the data CRC is checked while the batch is assembled (one pass over
+        // the frame bytes); skipping needs the verdict here, before the example is queued.
+        RecordReaderOptions rro = opts.records;
+        rro.defer_data_crc = rro.verify_crc && rro.on_corrupt == CorruptPolicy::fail && !opts.video_level;
+        auto file = std::make_shared<RecordReader>(file_at(g), rro);
         std::string_view rec;
         int64_t seen_skips = 0;
         while (!stop && file->next(&rec)) {
           auto ex = std::make_unique<Example>();
           ex->file = file;
+          ex->record = rec;
+          ex->expected_crc = file->expected_data_crc();
+          ex->check_crc = rro.defer_data_crc;
+          ex->index = file->records_read() - 1;
+          ex->offset = file->record_offset();
           try {
             if (opts.video_level) {
               decode_video_record(rec, opts.decode, &ex->video);
@@ -215,6 +270,30 @@ struct Reader::Impl {
     return t.reshape(shape);
   }
 
+  // Runs fn over [0, n) split into up to `assembly_threads` contiguous parts, the first on this thread.
+  int assembly_threads = 1;
+  void run_split(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+    const int parts = static_cast<int>(std::min<int64_t>(assembly_threads, std::max<int64_t>(1, n / 8)));
+    std::vector<std::thread> helpers;
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
+    for (int p = 1; p < parts; ++p)
+      helpers.emplace_back([&, p] {
+        try {
+          fn(n * p / parts, n * (p + 1) / parts);
+        } catch (...) {
+          errors[static_cast<size_t>(p)] = std::current_exception();
+        }
+      });
+    try {
+      fn(0, n / parts);
+    } catch (...) {
+      errors[0] = std::current_exception();
+    }
+    for (auto& t : helpers) t.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+
   Batch assemble(std::vector<ExamplePtr>& exs) {
     const DecodeOptions& d = opts.decode;
     const int64_t B = static_cast<int64_t>(exs.size()), V = d.num_classes;
@@ -228,7 +307,11 @@ struct Reader::Impl {
     if (d.distill) b.predictions = Tensor::empty({B, V});
     b.ids.resize(static_cast<size_t>(B));
     b.label_lists.resize(static_cast<size_t>(B));
-    for (int64_t i = 0; i < B; ++i) {
+    // Examples are independent: assemble them on several threads (the copy is the pipeline's main
+    // cost). Plain threads, not OpenMP: idle OpenMP workers spin and would take the cores the reader
+    // threads need.
+    run_split(B, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
       const Example& ex = *exs[static_cast<size_t>(i)];
       const std::vector<int64_t>& labels = opts.video_level ? ex.video.labels : ex.frame.labels;
       b.ids[static_cast<size_t>(i)] = std::string(opts.video_level ? ex.video.id : ex.frame.id);
@@ -246,19 +329,13 @@ struct Reader::Impl {
       const FrameRecord& fr = ex.frame;
       b.num_frames.data<int32_t>()[i] = fr.num_frames;
       uint8_t* dst = b.frames.data<uint8_t>() + i * static_cast<int64_t>(T) * F;
-      for (int t = 0; t < fr.num_frames; ++t) {
-        uint8_t* row = dst + static_cast<int64_t>(t) * F;
-        for (size_t k = 0; k < fr.frames.size(); ++k) {
-          const std::string_view v = fr.frames[k][static_cast<size_t>(t)];
-          std::memcpy(row, v.data(), v.size());
-          row += v.size();
-        }
-      }
+      copy_frames(ex, d.features, dst);
       std::memset(dst + static_cast<int64_t>(fr.num_frames) * F, 0,
                   static_cast<size_t>(T - fr.num_frames) * static_cast<size_t>(F));
       if (d.distill)
         std::memcpy(b.predictions.data<float>() + i * V, fr.predictions.data(), static_cast<size_t>(V) * 4);
     }
+    });
     return b;
   }
 
@@ -298,6 +375,7 @@ struct Reader::Impl {
       queues.push_back(std::make_unique<ReaderQueue>());
       queues.back()->capacity = static_cast<size_t>(std::max(16, 2 * opts.batch_size / R));
     }
+    assembly_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
     for (int r = 0; r < R; ++r) threads.emplace_back([this, r] { read_loop(r); });
     batcher = std::thread([this] { batch_loop(); });
   }
@@ -323,7 +401,7 @@ Reader::Reader(ReaderOptions opts) : opts_(std::move(opts)) {
   Y8M_CHECK(opts_.num_readers > 0, "reader: num_readers must be positive, got {}", opts_.num_readers);
   Y8M_CHECK(opts_.decode.max_frames > 0 && opts_.decode.num_classes > 0, "reader: bad max_frames {} or num_classes {}",
             opts_.decode.max_frames, opts_.decode.num_classes);
-  files_ = expand_patterns(opts_.patterns);
+  files_ = expand_patterns(opts_.patterns, opts_.pattern_flag.c_str());
   impl_ = std::make_unique<Impl>(opts_, files_);
 }
 

@@ -28,6 +28,7 @@ namespace y8m::io {
 
 struct ReaderOptions {
   std::string patterns;   // comma-separated glob patterns
+  std::string pattern_flag = "data pattern";  // named in errors (e.g. "--train_data_pattern")
   int num_readers = 1;
   int batch_size = 1024;
   bool training = false;  // shuffle files per epoch and examples through the buffer

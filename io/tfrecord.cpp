@@ -93,10 +93,12 @@ bool RecordReader::next(std::string_view* record) {
     }
     const uint8_t* d = p + kHeader;
     offset_ = at + kHeader + len + kFooter;
-    if (opts_.verify_crc && crc32c_mask(crc32c(d, len)) != load_u32(d + len)) {
+    expected_crc_ = crc32c_unmask(load_u32(d + len));
+    if (opts_.verify_crc && !opts_.defer_data_crc && crc32c(d, len) != expected_crc_) {
       corrupt("data CRC mismatch (corrupt record)", at);
       continue;
     }
+    record_offset_ = at;
     ++index_;
     *record = std::string_view(reinterpret_cast<const char*>(d), len);
     return true;
@@ -122,18 +124,25 @@ void append_record(std::string* out, std::string_view data) {
   out->append(reinterpret_cast<const char*>(&dcrc), 4);
 }
 
-RecordWriter::RecordWriter(const std::string& path) : path_(path) {
+RecordWriter::RecordWriter(const std::string& path, bool atomic) : path_(path), atomic_(atomic) {
   std::random_device rd;
-  tmp_path_ = fmt::format("{}.tmp-{:08x}", path, rd());
+  tmp_path_ = atomic ? fmt::format("{}.tmp-{:08x}", path, rd()) : path;
   fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   Y8M_CHECK(fd_ >= 0, "{}: cannot create: {}", tmp_path_, std::strerror(errno));
 }
 
 RecordWriter::~RecordWriter() {
-  if (fd_ >= 0) {
+  if (fd_ < 0) return;
+  if (atomic_) {
     ::close(fd_);
     ::unlink(tmp_path_.c_str());
+    return;
   }
+  try {  // an append-mode file keeps what was written; destructors never throw
+    flush();
+  } catch (...) {
+  }
+  ::close(fd_);
 }
 
 void RecordWriter::flush() {
@@ -160,6 +169,7 @@ void RecordWriter::close() {
   Y8M_CHECK(::fsync(fd_) == 0, "{}: fsync failed: {}", tmp_path_, std::strerror(errno));
   Y8M_CHECK(::close(fd_) == 0, "{}: close failed: {}", tmp_path_, std::strerror(errno));
   fd_ = -1;
+  if (!atomic_) return;
   Y8M_CHECK(::rename(tmp_path_.c_str(), path_.c_str()) == 0, "{}: cannot rename from {}: {}", path_, tmp_path_,
             std::strerror(errno));
 }

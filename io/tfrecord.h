@@ -24,6 +24,10 @@ CorruptPolicy corrupt_policy_from_name(const std::string& name);
 struct RecordReaderOptions {
   bool verify_crc = true;
   CorruptPolicy on_corrupt = CorruptPolicy::fail;
+  // With verify_crc, leave the data CRC to the caller (expected_data_crc()), who checks it while
+  // copying the record's payload anyway (one pass over the bytes instead of two). Length CRCs are
+  // always checked here.
+  bool defer_data_crc = false;
 };
 
 class RecordReader {
@@ -42,6 +46,10 @@ class RecordReader {
   uint64_t offset() const { return offset_; }          // byte offset of the next record
   int64_t records_read() const { return index_; }      // records returned or skipped so far
   int64_t skipped() const { return skipped_; }         // corrupt records skipped
+  // The unmasked CRC32C the last returned record's data must have (for defer_data_crc).
+  uint32_t expected_data_crc() const { return expected_crc_; }
+  // Byte offset of the last returned record.
+  uint64_t record_offset() const { return record_offset_; }
   uint64_t file_size() const { return size_; }
   // Describes why the last skip happened (empty if none), for end-of-run reports.
   const std::string& last_problem() const { return last_problem_; }
@@ -57,27 +65,32 @@ class RecordReader {
   uint64_t offset_ = 0;
   int64_t index_ = 0;
   int64_t skipped_ = 0;
+  uint32_t expected_crc_ = 0;
+  uint64_t record_offset_ = 0;
   std::string last_problem_;
 };
 
 // Writes records to `path` atomically: data goes to a temporary file in the same folder, and close()
 // flushes, fsyncs and renames it to `path`. Destroying an unclosed writer deletes the temporary file, so an
 // interrupted run never leaves a partial file under the final name.
+// With atomic = false (TensorBoard event files, read while they grow) records go straight to `path`
+// (created, must not exist) and flush() makes them visible.
 class RecordWriter {
  public:
-  explicit RecordWriter(const std::string& path);
+  explicit RecordWriter(const std::string& path, bool atomic = true);
   ~RecordWriter();
   RecordWriter(const RecordWriter&) = delete;
   RecordWriter& operator=(const RecordWriter&) = delete;
 
   void write(std::string_view record);
+  void flush();
   void close();
   int64_t records_written() const { return count_; }
   const std::string& path() const { return path_; }
 
  private:
-  void flush();
   std::string path_, tmp_path_;
+  bool atomic_ = true;
   int fd_ = -1;
   std::string buffer_;
   int64_t count_ = 0;

@@ -37,8 +37,10 @@ void BM_ReaderPipeline(benchmark::State& state) {
   o.shuffle_capacity = state.range(1) != 0 ? 0 : 1;
   o.num_epochs = 1000000;
   o.records.verify_crc = state.range(2) != 0;
-  // Warm the page cache once.
-  {
+  // Warm the page cache once per process.
+  static bool warm = false;
+  if (!warm) {
+    warm = true;
     y8m::io::ReaderOptions w = o;
     w.training = false;
     y8m::io::Reader r(w);

@@ -6,7 +6,7 @@
 #include "io/container.h"
 #include "io/crc32c.h"
 #include "io/proto/container.pb.h"
-#include "tests/io/io_test_util.h"
+#include "tests/common/test_util.h"
 
 #include <gtest/gtest.h>
 

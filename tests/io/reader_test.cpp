@@ -2,7 +2,7 @@
 // order for a seed, in-order evaluation, short final batches, exact resume, corrupt-record policies.
 #include "io/reader.h"
 #include "io/synth.h"
-#include "tests/io/io_test_util.h"
+#include "tests/common/test_util.h"
 
 #include "engine/error.h"
 

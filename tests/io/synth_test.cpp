@@ -2,7 +2,7 @@
 // labels, and refusal to overwrite.
 #include "io/reader.h"
 #include "io/synth.h"
-#include "tests/io/io_test_util.h"
+#include "tests/common/test_util.h"
 
 #include "engine/error.h"
 

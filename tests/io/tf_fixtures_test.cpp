@@ -5,7 +5,7 @@
 #include "engine/error.h"
 #include "io/tfrecord.h"
 #include "io/yt8m_record.h"
-#include "tests/io/io_test_util.h"
+#include "tests/common/test_util.h"
 
 #include <gtest/gtest.h>
 

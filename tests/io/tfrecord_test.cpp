@@ -1,7 +1,7 @@
 // TFRecord framing: round trips, the on-disk layout, every corruption case and the atomic writer.
 #include "io/crc32c.h"
 #include "io/tfrecord.h"
-#include "tests/io/io_test_util.h"
+#include "tests/common/test_util.h"
 
 #include "engine/error.h"
 

@@ -1,4 +1,4 @@
-// Helpers for io tests: temporary folders and file byte access.
+// Helpers shared by test suites: temporary folders and file byte access.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "tests/io/io_test_util.h"
+#include "tests/common/test_util.h"
 
 #include <cstdlib>
 #include <filesystem>
