@@ -37,7 +37,10 @@
   /* ops/nn */                           \
   X(batch_norm, true, true)              \
   X(sigmoid_cross_entropy, true, true)   \
-  X(prepare_frames, false, true)
+  X(prepare_frames, false, true)         \
+  /* ops/fused */                        \
+  X(vlad, true, true)                    \
+  X(gated_moe, true, true)
 
 namespace y8m::ops {
 
