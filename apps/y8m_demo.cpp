@@ -3,14 +3,13 @@
 // loss going down. It exercises the path every real model takes: fused frame preparation, pooling over
 // valid frames, matmul layers, sigmoid probabilities, the cross-entropy of SPEC §6.2 and TF-form Adam with
 // per-tensor clipping. Exit status 1 if the loss did not fall by half.
+#include "apps/common/flags.h"
 #include "autograd/module.h"
 #include "autograd/optim.h"
 #include "engine/rng.h"
 #include "ops/ops.h"
 
 #include <absl/flags/flag.h>
-#include <absl/flags/parse.h>
-#include <absl/flags/usage.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -170,12 +169,6 @@ int run() {
 }  // namespace y8m
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Trains a small classifier on synthetic YouTube-8M-like data.");
-  absl::ParseCommandLine(argc, argv);
-  try {
-    return y8m::run();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "y8m-demo: %s\n", e.what());
-    return 1;
-  }
+  y8m::apps::parse_flags(argc, argv, "Trains a small classifier on synthetic YouTube-8M-like data.");
+  return y8m::apps::run_app("y8m-demo", y8m::run);
 }

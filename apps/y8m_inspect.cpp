@@ -3,13 +3,12 @@
 //   y8m-inspect /data/frame/train0000.tfrecord
 //   y8m-inspect --json --example=3 '/data/frame/validate*.tfrecord'
 // Exit status 1 if a file is corrupt or unreadable (the message names the file, record and offset).
+#include "apps/common/flags.h"
 #include "io/proto/example.pb.h"
 #include "io/reader.h"
 #include "io/tfrecord.h"
 
 #include <absl/flags/flag.h>
-#include <absl/flags/parse.h>
-#include <absl/flags/usage.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -140,15 +139,13 @@ int run(const std::vector<std::string>& patterns) {
   return 0;
 }
 
+std::vector<std::string> g_args;
+int run_with_args() { return run(g_args); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Counts records, verifies CRCs and describes an example: y8m-inspect [--json] FILE_OR_GLOB...");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
-  try {
-    return run(std::vector<std::string>(rest.begin() + 1, rest.end()));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "y8m-inspect: %s\n", e.what());
-    return 1;
-  }
+  g_args = y8m::apps::parse_flags(
+      argc, argv, "Counts records, verifies CRCs and describes an example: y8m-inspect [--json] FILE_OR_GLOB...");
+  return y8m::apps::run_app("y8m-inspect", run_with_args);
 }

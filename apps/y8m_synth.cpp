@@ -1,11 +1,10 @@
 // y8m-synth: writes a learnable synthetic YouTube-8M dataset in the real TFRecord format (io/synth.h
 // documents the generative model). Example:
 //   y8m-synth --preset=quickstart --output_dir=/tmp/yt8m
+#include "apps/common/flags.h"
 #include "io/synth.h"
 
 #include <absl/flags/flag.h>
-#include <absl/flags/parse.h>
-#include <absl/flags/usage.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -61,12 +60,7 @@ int run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Writes a synthetic YouTube-8M dataset. Example: y8m-synth --preset=quickstart --output_dir=DIR");
-  absl::ParseCommandLine(argc, argv);
-  try {
-    return run();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "y8m-synth: %s\n", e.what());
-    return 1;
-  }
+  y8m::apps::parse_flags(argc, argv,
+                         "Writes a synthetic YouTube-8M dataset. Example: y8m-synth --preset=quickstart --output_dir=DIR");
+  return y8m::apps::run_app("y8m-synth", run);
 }

@@ -1,0 +1,68 @@
+// y8m-eval: eval.py's command line (SPEC §9). The architecture comes from the checkpoint; architecture
+// flags are accepted and must agree with it.
+//   y8m-eval --train_dir=run1 --eval_data_pattern="$VALPAT/*.tfrecord" --run_once
+#include "apps/common/app_flags.h"
+#include "pipeline/checkpoint.h"
+#include "pipeline/evaluator.h"
+
+#include <absl/flags/flag.h>
+
+#include <chrono>
+#include <thread>
+
+ABSL_FLAG(std::string, train_dir, "/tmp/yt8m_model/", "folder with the checkpoints to evaluate");
+ABSL_FLAG(std::string, eval_data_pattern, "", "comma-separated glob patterns of evaluation TFRecords");
+ABSL_FLAG(int, batch_size, 1024, "examples per batch");
+ABSL_FLAG(int, num_readers, 8, "reader threads (1 keeps the exact file order)");
+ABSL_FLAG(bool, run_once, false, "evaluate the newest checkpoint once and exit (else poll for new ones)");
+ABSL_FLAG(int, top_k, 20, "predictions per video entering GAP and mAP");
+ABSL_FLAG(int, n_rounds, 1, "average this many predictions per video (independent frame samples)");
+ABSL_FLAG(bool, use_EMA, false, "evaluate the EMA shadow weights (not available yet)");
+ABSL_FLAG(bool, build_only, false, "export the inference model only (not available yet)");
+ABSL_FLAG(double, poll_secs, 60, "seconds between looks for a new checkpoint (without --run_once)");
+ABSL_FLAG(std::string, corrupt_records, "fail", "fail: stop at a corrupt record; skip: skip and count it");
+
+namespace {
+
+int eval() {
+  using namespace y8m;
+  Y8M_CHECK(!absl::GetFlag(FLAGS_use_EMA), "--use_EMA: EMA weights are not implemented yet");
+  Y8M_CHECK(!absl::GetFlag(FLAGS_build_only), "--build_only: model export is not implemented yet");
+  Y8M_CHECK(!absl::GetFlag(FLAGS_eval_data_pattern).empty(), "--eval_data_pattern: required");
+  pipeline::EvalOptions o;
+  o.train_dir = absl::GetFlag(FLAGS_train_dir);
+  o.eval_data_pattern = absl::GetFlag(FLAGS_eval_data_pattern);
+  o.batch_size = absl::GetFlag(FLAGS_batch_size);
+  o.num_readers = absl::GetFlag(FLAGS_num_readers);
+  o.top_k = absl::GetFlag(FLAGS_top_k);
+  o.n_rounds = absl::GetFlag(FLAGS_n_rounds);
+  o.seed = apps::seed_flag();
+  o.device = apps::device_from_flag();
+  o.explicit_model_flags = apps::explicit_model_flags();
+  o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
+  if (absl::GetFlag(FLAGS_run_once)) {
+    pipeline::run_eval(o, stdout);
+    return 0;
+  }
+  int64_t last = -1;
+  for (;;) {  // eval.py's loop: evaluate each new checkpoint, forever
+    const auto all = pipeline::list_checkpoints(o.train_dir);
+    if (!all.empty() && all.front().first != last) {
+      last = pipeline::run_eval(o, stdout).step;
+    } else {
+      std::this_thread::sleep_for(std::chrono::duration<double>(absl::GetFlag(FLAGS_poll_secs)));
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto rest = y8m::apps::parse_flags(argc, argv, "Evaluates YouTube-8M checkpoints (eval.py's flags).");
+  if (!rest.empty()) {
+    std::fprintf(stderr, "y8m-eval: unexpected argument '%s'\n", rest[0].c_str());
+    return 1;
+  }
+  y8m::apps::note_num_gpu("y8m-eval");
+  return y8m::apps::run_app("y8m-eval", eval);
+}

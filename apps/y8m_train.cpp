@@ -1,0 +1,76 @@
+// y8m-train: train.py's command line (SPEC §5–6). The original README's NetVLAD command runs unchanged
+// but for the executable name (README.md shows it; tests/apps run it).
+#include "apps/common/app_flags.h"
+#include "pipeline/trainer.h"
+
+#include <absl/flags/flag.h>
+
+ABSL_FLAG(std::string, train_dir, "/tmp/yt8m_model/", "folder for checkpoints and event files");
+ABSL_FLAG(std::string, train_data_pattern, "", "comma-separated glob patterns of training TFRecords");
+ABSL_FLAG(bool, start_new_model, false, "delete train_dir first instead of resuming");
+ABSL_FLAG(int, batch_size, 1024, "examples per step");
+ABSL_FLAG(std::string, label_loss, "CrossEntropyLoss", "CrossEntropyLoss, HingeLoss or SoftmaxLoss");
+ABSL_FLAG(double, regularization_penalty, 1.0, "multiplier on the L2 regularization terms");
+ABSL_FLAG(double, base_learning_rate, 0.01, "initial learning rate");
+ABSL_FLAG(double, learning_rate_decay, 0.95, "staircase decay factor");
+ABSL_FLAG(double, learning_rate_decay_examples, 4000000, "examples between decays");
+ABSL_FLAG(int, num_epochs, 5, "passes over the training data");
+ABSL_FLAG(int64_t, max_steps, 0, "stop after this many steps (0: no limit)");
+ABSL_FLAG(int, num_readers, 8, "reader threads");
+ABSL_FLAG(std::string, optimizer, "AdamOptimizer", "only AdamOptimizer (TF form) is implemented");
+ABSL_FLAG(double, clip_gradient_norm, 1.0, "per-tensor gradient clipping norm (0: off)");
+ABSL_FLAG(int, export_model_steps, 1000, "unused (the original's export is disabled)");
+ABSL_FLAG(bool, incl_val, false, "also train on the files matching the pattern with 'train' replaced by 'validate'");
+ABSL_FLAG(double, save_model_secs, 900, "seconds between checkpoints");
+ABSL_FLAG(int, keep_checkpoint_max, 0, "checkpoints kept (0: all, as the original)");
+ABSL_FLAG(std::string, corrupt_records, "fail", "fail: stop at a corrupt record; skip: skip and count it");
+
+namespace {
+
+int train() {
+  using namespace y8m;
+  Y8M_CHECK(absl::GetFlag(FLAGS_optimizer) == "AdamOptimizer", "--optimizer: only AdamOptimizer is implemented, got '{}'",
+            absl::GetFlag(FLAGS_optimizer));
+  Y8M_CHECK(!absl::GetFlag(FLAGS_train_data_pattern).empty(), "--train_data_pattern: required");
+  pipeline::TrainOptions o;
+  o.train_dir = absl::GetFlag(FLAGS_train_dir);
+  o.train_data_pattern = absl::GetFlag(FLAGS_train_data_pattern);
+  if (absl::GetFlag(FLAGS_incl_val)) {
+    std::string val = o.train_data_pattern;
+    for (size_t p; (p = val.find("train")) != std::string::npos;) val.replace(p, 5, "validate");
+    o.train_data_pattern += "," + val;
+  }
+  o.model = apps::model_config_from_flags();
+  for (const auto& kv : apps::explicit_model_flags()) o.explicit_model_flags.insert(kv.first);
+  o.batch_size = absl::GetFlag(FLAGS_batch_size);
+  o.label_loss = absl::GetFlag(FLAGS_label_loss);
+  o.regularization_penalty = absl::GetFlag(FLAGS_regularization_penalty);
+  o.base_learning_rate = absl::GetFlag(FLAGS_base_learning_rate);
+  o.learning_rate_decay = absl::GetFlag(FLAGS_learning_rate_decay);
+  o.learning_rate_decay_examples = absl::GetFlag(FLAGS_learning_rate_decay_examples);
+  o.num_epochs = absl::GetFlag(FLAGS_num_epochs);
+  o.max_steps = absl::GetFlag(FLAGS_max_steps);
+  o.num_readers = absl::GetFlag(FLAGS_num_readers);
+  o.start_new_model = absl::GetFlag(FLAGS_start_new_model);
+  o.clip_gradient_norm = absl::GetFlag(FLAGS_clip_gradient_norm);
+  o.seed = apps::seed_flag();
+  o.device = apps::device_from_flag();
+  o.save_model_secs = absl::GetFlag(FLAGS_save_model_secs);
+  o.keep_checkpoint_max = absl::GetFlag(FLAGS_keep_checkpoint_max);
+  o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
+  o.flags = apps::command_line_flags();
+  pipeline::run_training(o, stdout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto rest = y8m::apps::parse_flags(argc, argv, "Trains a YouTube-8M model (train.py's flags).");
+  if (!rest.empty()) {
+    std::fprintf(stderr, "y8m-train: unexpected argument '%s' (flags are --name=value)\n", rest[0].c_str());
+    return 1;
+  }
+  y8m::apps::note_num_gpu("y8m-train");
+  return y8m::apps::run_app("y8m-train", train);
+}

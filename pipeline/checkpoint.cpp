@@ -1,0 +1,87 @@
+#include "pipeline/checkpoint.h"
+
+#include "engine/error.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+
+namespace y8m::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kOptimizerPrefix = "optimizer/";
+}
+
+std::string checkpoint_path(const std::string& train_dir, int64_t step) {
+  return fmt::format("{}/model.ckpt-{}.y8m", train_dir, step);
+}
+
+void save_checkpoint(const std::string& train_dir, const CheckpointState& s, int keep_max) {
+  io::ContainerContents c;
+  c.kind = "checkpoint";
+  c.metadata = s.metadata;
+  c.metadata["step"] = std::to_string(s.step);
+  c.model_config = s.model_config;
+  for (const auto& kv : s.model) c.tensors.push_back({kv.first, kv.second, ""});
+  for (const auto& kv : s.optimizer) c.tensors.push_back({kOptimizerPrefix + kv.first, kv.second, ""});
+  io::write_container(checkpoint_path(train_dir, s.step), c);
+  if (keep_max <= 0) return;
+  const auto all = list_checkpoints(train_dir);
+  for (size_t i = static_cast<size_t>(keep_max); i < all.size(); ++i) {
+    std::error_code ec;
+    fs::remove(all[i].second, ec);
+  }
+}
+
+std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& train_dir) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  std::error_code ec;
+  if (!fs::is_directory(train_dir, ec)) return out;
+  static const std::regex kName(R"(model\.ckpt-(\d+)\.y8m)");
+  for (const auto& e : fs::directory_iterator(train_dir, ec)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, m, kName)) out.emplace_back(std::stoll(m[1].str()), e.path().string());
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return out;
+}
+
+std::string latest_valid_checkpoint(const std::string& train_dir, std::vector<std::string>* skipped) {
+  for (const auto& [step, path] : list_checkpoints(train_dir)) {
+    try {
+      io::Container c(path);
+      c.verify();
+      Y8M_CHECK(c.kind() == "checkpoint", "{}: a '{}' container, not a checkpoint", path, c.kind());
+      return path;
+    } catch (const Error& e) {
+      if (skipped) skipped->push_back(e.what());
+    }
+  }
+  return "";
+}
+
+CheckpointState load_checkpoint(const std::string& path) {
+  auto c = std::make_shared<io::Container>(path);
+  c->verify();
+  Y8M_CHECK(c->kind() == "checkpoint", "{}: a '{}' container, not a checkpoint", path, c->kind());
+  CheckpointState s;
+  s.metadata = c->metadata();
+  s.model_config = c->model_config();
+  const auto it = s.metadata.find("step");
+  Y8M_CHECK(it != s.metadata.end(), "{}: no step recorded", path);
+  s.step = std::stoll(it->second);
+  const std::string prefix = kOptimizerPrefix;
+  for (const auto& t : c->tensors()) {
+    if (t.name.compare(0, prefix.size(), prefix) == 0) {
+      s.optimizer.emplace_back(t.name.substr(prefix.size()), t.tensor);
+    } else {
+      s.model.emplace_back(t.name, t.tensor);
+    }
+  }
+  return s;
+}
+
+}  // namespace y8m::pipeline

@@ -1,0 +1,41 @@
+// Evaluation (eval.py, SPEC §9.1): the model comes from a checkpoint (its architecture is stored in it),
+// runs in inference mode over one in-order pass of the eval data, optionally averaging --n_rounds
+// predictions per video (independent frame samples), and reports Hit@1, PERR, mAP, GAP@top_k and the
+// average loss. The final line is appended to <train_dir>/evallog.txt.
+#pragma once
+
+#include "engine/device.h"
+#include "models/zoo.h"
+#include "pipeline/metrics.h"
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace y8m::pipeline {
+
+struct EvalOptions {
+  std::string train_dir;
+  std::string checkpoint;  // a specific checkpoint; "" = the newest valid one in train_dir
+  std::string eval_data_pattern;
+  int batch_size = 1024;
+  int num_readers = 8;
+  int top_k = 20;
+  int n_rounds = 1;
+  uint64_t seed = 0;
+  Device device;
+  std::map<std::string, std::string> explicit_model_flags;  // name -> value given on the command line
+  std::string corrupt_records = "fail";
+};
+
+struct EvalResult {
+  int64_t step = 0;
+  Metrics metrics;
+  double avg_loss = 0;
+  double examples_per_second = 0;
+  std::string line;  // the final log line
+};
+
+EvalResult run_eval(const EvalOptions& opts, std::FILE* log);
+
+}  // namespace y8m::pipeline
