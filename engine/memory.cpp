@@ -5,6 +5,8 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <malloc.h>
+#include <mutex>
 #include <new>
 
 #ifdef Y8M_WITH_CUDA
@@ -44,6 +46,17 @@ void count_free(Device d, size_t bytes) { slot(d).current.fetch_sub(static_cast<
 
 size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
+// Keeps freed host blocks in the process heap instead of returning them to the kernel: training
+// allocates and frees the same large activation and gradient buffers every step, and glibc's default
+// (mmap for blocks above a few MB, unmapped at free) would page-fault and zero them again each time.
+void tune_host_allocator() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  });
+}
+
 #ifdef Y8M_WITH_CUDA
 void init_pool(int device) {
   static std::array<std::atomic<bool>, kMaxDevices> done{};
@@ -60,6 +73,7 @@ void init_pool(int device) {
 void* allocate(size_t bytes, Device device) {
   if (bytes == 0) bytes = 1;  // distinct non-null pointers for empty tensors
   if (device.is_cpu()) {
+    tune_host_allocator();
     void* p = std::aligned_alloc(kCpuAlignment, round_up(bytes, kCpuAlignment));
     Y8M_CHECK(p != nullptr, "memory: out of host memory allocating {} bytes", bytes);
     count_alloc(device, bytes);
