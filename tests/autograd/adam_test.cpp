@@ -5,6 +5,8 @@
 #include "autograd/variable.h"
 #include "engine/rng.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,15 +16,7 @@
 namespace y8m::autograd {
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no y8m::Error>";
-}
+using testing::error_of;
 
 Tensor param(const std::vector<float>& v) {
   Tensor t = Tensor::from_vector(v, {static_cast<int64_t>(v.size())});

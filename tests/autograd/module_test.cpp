@@ -3,6 +3,8 @@
 #include "autograd/module.h"
 #include "autograd/variable.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -12,15 +14,7 @@
 namespace y8m::autograd {
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no y8m::Error>";
-}
+using testing::error_of;
 
 std::vector<std::string> names(const NamedTensors& nt) {
   std::vector<std::string> out;

@@ -1,5 +1,7 @@
 #include "tests/common/test_util.h"
 
+#include "engine/error.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +33,17 @@ void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  } catch (...) {
+    return "<not a y8m::Error>";
+  }
+  return "<no exception>";
 }
 
 }  // namespace y8m::testing

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace y8m::testing {
@@ -21,6 +22,11 @@ class TempDir {
 };
 
 std::string read_file(const std::string& path);
+
+// Runs f and returns the message of the y8m::Error it throws; "<not a y8m::Error>" for any other
+// exception and "<no exception>" when it returns normally (so a test on the message cannot pass by
+// accident).
+std::string error_of(const std::function<void()>& f);
 void write_file(const std::string& path, const std::string& bytes);
 
 }  // namespace y8m::testing

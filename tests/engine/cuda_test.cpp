@@ -8,6 +8,8 @@
 #include "engine/stream.h"
 #include "engine/tensor.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,15 +25,7 @@ namespace {
     if (cuda_device_count() == 0) GTEST_SKIP() << cuda_unavailable_reason(); \
   } while (0)
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no y8m::Error>";
-}
+using testing::error_of;
 
 const Device kGpu = Device::cuda(0);
 

@@ -6,6 +6,8 @@
 #include "engine/tensor.h"
 #include "engine/workspace.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -14,15 +16,7 @@
 namespace y8m::engine {
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no y8m::Error>";
-}
+using testing::error_of;
 
 TEST(Device, ParsesGoodNames) {
   EXPECT_EQ(device_from_name("cpu"), Device::cpu());

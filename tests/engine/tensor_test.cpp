@@ -3,6 +3,8 @@
 #include "engine/tensor.h"
 #include "engine/error.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -14,19 +16,7 @@
 namespace y8m::engine {
 namespace {
 
-// Runs `f`, expects a y8m::Error and returns its message ("" when nothing or something else was
-// thrown).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (...) {
-    return "<not a y8m::Error>";
-  }
-  return "<no exception>";
-}
+using testing::error_of;
 
 std::vector<float> iota_f(int64_t n) {
   std::vector<float> v(static_cast<size_t>(n));

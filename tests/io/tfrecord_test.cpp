@@ -33,14 +33,7 @@ std::vector<std::string> read_all(const std::string& path, RecordReaderOptions o
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(TFRecord, RoundTripAndLayout) {
   TempDir d;

@@ -8,6 +8,8 @@
 
 #include "engine/error.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -35,14 +37,7 @@ std::string frame_record(int n, const std::vector<int64_t>& labels, const std::s
   return encode_frame_record("vid1", labels, frames, FeatureSpec::frame_default(), id_key, preds);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(FeatureSpec, Parse) {
   const FeatureSpec f = FeatureSpec::parse("rgb,audio", "\"1024,128\"");  // quoted as in the xlsx

@@ -6,6 +6,8 @@
 #include "engine/device.h"
 #include "engine/error.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,17 +17,7 @@
 namespace y8m::ops {
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (...) {
-    return "<not a y8m::Error>";
-  }
-  return "<no exception>";
-}
+using testing::error_of;
 
 Tensor f32(const std::vector<float>& v, const Shape& shape) {
   return Tensor::from_vector<float>(v, shape);

@@ -1,0 +1,73 @@
+// Training throughput of NetVLADModelLF (examples/s), one full step: frame preparation, forward,
+// cross-entropy + regularization, backward, clipped Adam. CPU: the quickstart config (K 16, H 256, S 30,
+// batch 64); CUDA: the full NetVLAD1 config (K 256, H 1024, S 300, batch 160, 3862 classes).
+#include "autograd/optim.h"
+#include "bench/bench_util.h"
+#include "engine/rng.h"
+#include "engine/stream.h"
+#include "models/zoo.h"
+#include "ops/ops.h"
+
+namespace {
+
+using namespace y8m;
+
+struct Step {
+  std::shared_ptr<models::VideoModel> model;
+  std::unique_ptr<autograd::Adam> adam;
+  Tensor frames, num_frames_dev, num_frames_host, labels;
+  engine::Generator gen{1};
+
+  Step(const models::ModelConfig& c, int64_t B, Device dev) {
+    model = models::create_model(c, 1, dev);
+    autograd::AdamOptions o;
+    o.clip_norm = 1.0;
+    adam = std::make_unique<autograd::Adam>(model->named_parameters(), o);
+    Tensor f = Tensor::empty({B, c.max_frames, c.total_feature_size()});
+    engine::fill_uniform(f, 7, 0, 0.0, 255.0);
+    frames = f.to(DType::u8).to(dev);
+    std::vector<int32_t> n(static_cast<size_t>(B));
+    for (int64_t i = 0; i < B; ++i) n[static_cast<size_t>(i)] = static_cast<int32_t>(c.max_frames / 2 + i % (c.max_frames / 2));
+    num_frames_host = Tensor::from_vector<int32_t>(n, {B});
+    num_frames_dev = num_frames_host.to(dev);
+    Tensor y = Tensor::empty({B, c.num_classes});
+    engine::fill_uniform(y, 9, 0, 0.0, 1.0);
+    labels = ops::relu(ops::add_scalar(y, -0.999)).to(dev);  // a few positives per video
+    labels = ops::div(labels, ops::add_scalar(labels, 1e-30));
+  }
+  void run() {
+    Tensor x;
+    {
+      autograd::NoGradGuard ng;
+      x = ops::prepare_frames(frames, num_frames_dev);
+    }
+    Tensor p = model->forward(x, num_frames_host, gen);
+    Tensor loss = ops::add(ops::sigmoid_cross_entropy(p, labels), model->regularization_loss());
+    model->zero_grad();
+    autograd::backward(loss);
+    adam->step(2e-4);
+  }
+};
+
+void BM_TrainStepCpuQuickstart(benchmark::State& state) {
+  models::ModelConfig c = models::netvlad_config(16, 256);
+  c.iterations = 30;
+  const int64_t B = 64;
+  Step s(c, B, Device::cpu());
+  s.run();
+  for (auto _ : state) s.run();
+  state.counters["examples/s"] = benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TrainStepCpuQuickstart)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(3.0);
+
+void BM_TrainStepCudaNetVLAD1(benchmark::State& state) {
+  if (bench::skip_without_cuda(state)) return;
+  const models::ModelConfig c = models::netvlad_config(256, 1024);
+  const int64_t B = 160;
+  Step s(c, B, Device::cuda(0));
+  bench::time_cuda(state, [&] { s.run(); });
+  state.counters["examples/s"] = benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TrainStepCudaNetVLAD1)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(5.0);
+
+}  // namespace
