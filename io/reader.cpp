@@ -303,7 +303,10 @@ struct Reader::Impl {
     b.size = B;
     b.frames = opts.video_level ? pooled_frames({B, F}, DType::f32, pin) : pooled_frames({B, T, F}, DType::u8, pin);
     b.num_frames = Tensor::empty({B}, DType::i32, Device::cpu(), pin);
-    b.labels = Tensor::zeros({B, V});
+    // Zeroed here, not with Tensor::zeros: its OpenMP fill would leave worker threads spinning on the
+    // cores the reader threads need.
+    b.labels = Tensor::empty({B, V});
+    std::memset(b.labels.data_ptr(), 0, b.labels.nbytes());
     if (d.distill) b.predictions = Tensor::empty({B, V});
     b.ids.resize(static_cast<size_t>(B));
     b.label_lists.resize(static_cast<size_t>(B));

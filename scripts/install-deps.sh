@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev      # bench/
   libabsl-dev           # command-line flags with TensorFlow's syntax
+  zlib1g-dev            # gzip submissions (.csv.gz)
 )
 
 missing=()
