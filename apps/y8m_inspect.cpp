@@ -1,9 +1,11 @@
-// y8m-inspect: looks inside YouTube-8M TFRecord files. For every file: the record count and, with
+// y8m-inspect: looks inside y8m archives and checkpoints (tensor table, config, size against the 1 GB
+// limit, CRCs) and inside YouTube-8M TFRecord files. For every file: the record count and, with
 // --verify (default), every CRC checked; then one example's keys, types, shapes and labels.
 //   y8m-inspect /data/frame/train0000.tfrecord
 //   y8m-inspect --json --example=3 '/data/frame/validate*.tfrecord'
 // Exit status 1 if a file is corrupt or unreadable (the message names the file, record and offset).
 #include "apps/common/flags.h"
+#include "io/container.h"
 #include "io/proto/example.pb.h"
 #include "io/reader.h"
 #include "io/tfrecord.h"
@@ -14,11 +16,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
 ABSL_FLAG(bool, json, false, "print one JSON object instead of text");
-ABSL_FLAG(bool, verify, true, "check every record's CRCs");
+ABSL_FLAG(bool, verify, true, "check every record's (or tensor's) CRC");
 ABSL_FLAG(int64_t, example, 0, "index of the example to describe (in the first file)");
 
 namespace {
@@ -67,12 +71,64 @@ struct FileReport {
   uint64_t bytes = 0;
 };
 
+bool is_container(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char magic[8] = {};
+  f.read(magic, 8);
+  return f.gcount() == 8 && std::memcmp(magic, "Y8MCONT", 8) == 0;
+}
+
+// Archives and checkpoints: versions, kind, config, provenance, tensor table, size against the 1 GB
+// competition limit (SPEC §10); --verify checks every tensor's CRC.
+int inspect_container(const std::string& path, bool json, bool verify) {
+  const y8m::io::Container c(path);
+  std::string crc = "not checked";
+  if (verify) {
+    c.verify();
+    crc = "ok";
+  }
+  constexpr uint64_t kLimit = 1000000000ull;  // "under 1 GB" (README_original)
+  std::vector<std::string> rows, cfg, meta;
+  uint64_t tensor_bytes = 0;
+  for (const auto& t : c.tensors()) {
+    tensor_bytes += t.tensor.nbytes();
+    rows.push_back(fmt::format("{{\"name\": {}, \"dtype\": \"{}\", \"shape\": [{}], \"bytes\": {}{}}}", json_str(t.name),
+                               y8m::engine::dtype_name(t.tensor.dtype()), fmt::join(t.tensor.shape(), ", "),
+                               t.tensor.nbytes(), t.codebook.empty() ? "" : ", \"codebook\": " + json_str(t.codebook)));
+  }
+  for (const auto& kv : c.model_config()) cfg.push_back(fmt::format("{}: {}", json_str(kv.first), json_str(kv.second)));
+  for (const auto& kv : c.metadata()) meta.push_back(fmt::format("{}: {}", json_str(kv.first), json_str(kv.second)));
+  if (json) {
+    fmt::print("{{\"path\": {}, \"format_version\": \"{}.{}\", \"kind\": \"{}\", \"file_bytes\": {}, \"tensor_bytes\": {}, "
+               "\"under_1gb_limit\": {}, \"crc\": \"{}\", \"graph_bytes\": {}, \"model_config\": {{{}}}, \"metadata\": {{{}}}, "
+               "\"tensors\": [{}]}}\n",
+               json_str(path), c.major_version(), c.minor_version(), c.kind(), c.file_size(), tensor_bytes,
+               c.file_size() < kLimit ? "true" : "false", crc, c.graph().size(), fmt::join(cfg, ", "), fmt::join(meta, ", "),
+               fmt::join(rows, ", "));
+    return 0;
+  }
+  fmt::print("{}: y8m {} (format {}.{}), {} bytes ({:.1f} MiB; {} the 1 GB limit), CRCs {}\n", path, c.kind(),
+             c.major_version(), c.minor_version(), c.file_size(), c.file_size() / 1048576.0,
+             c.file_size() < kLimit ? "under" : "OVER", crc);
+  for (const auto& kv : c.model_config()) fmt::print("  config   {} = {}\n", kv.first, kv.second);
+  for (const auto& kv : c.metadata()) fmt::print("  metadata {} = {}\n", kv.first, kv.second);
+  if (!c.graph().empty()) fmt::print("  graph    {} bytes\n", c.graph().size());
+  for (const auto& t : c.tensors())
+    fmt::print("  tensor   {:<48} {:>4} {:<22} {:>12} bytes{}\n", t.name, y8m::engine::dtype_name(t.tensor.dtype()),
+               y8m::engine::shape_str(t.tensor.shape()), t.tensor.nbytes(),
+               t.codebook.empty() ? "" : "  codebook " + t.codebook);
+  fmt::print("  {} tensors, {} bytes of tensor data\n", c.tensors().size(), tensor_bytes);
+  return 0;
+}
+
 int run(const std::vector<std::string>& patterns) {
-  Y8M_CHECK(!patterns.empty(), "y8m-inspect: give one or more TFRecord files or glob patterns");
+  Y8M_CHECK(!patterns.empty(), "y8m-inspect: give one or more TFRecord files, glob patterns, archives or checkpoints");
+  const bool json = absl::GetFlag(FLAGS_json);
+  if (patterns.size() == 1 && is_container(patterns[0]))
+    return inspect_container(patterns[0], json, absl::GetFlag(FLAGS_verify));
   std::string joined;
   for (const auto& p : patterns) joined += (joined.empty() ? "" : ",") + p;
   const std::vector<std::string> files = y8m::io::expand_patterns(joined, "y8m-inspect");
-  const bool json = absl::GetFlag(FLAGS_json);
   y8m::io::RecordReaderOptions ro;
   ro.verify_crc = absl::GetFlag(FLAGS_verify);
   const int64_t want = absl::GetFlag(FLAGS_example);

@@ -1,0 +1,49 @@
+// y8m-average: element-wise mean of the weights of same-architecture models (weights_average.py, which
+// has a syntax error in the original, SPEC §12.2), with its argparse command line:
+//   y8m-average --models run1/inference_model.y8m run2/inference_model.y8m --save_folder avg
+// Inputs are archives (the output is <save_folder>/inference_model.y8m, same graph) or checkpoints (the
+// output is <save_folder>/model.ckpt-<step>.y8m without optimizer state). Batch-norm statistics are
+// averaged too. Different architectures, tensor sets or quantized (integer) tensors are refused.
+#include "apps/common/flags.h"
+#include "apps/common/list_args.h"
+#include "engine/error.h"
+#include "pipeline/average.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+namespace {
+
+using namespace y8m;
+
+int g_argc;
+char** g_argv;
+
+int average() {
+  const apps::ListArgs args = apps::parse_list_args(g_argc, g_argv, {"models"}, {"save_folder"});
+  Y8M_CHECK(args.lists.count("models"), "--models: give the models to average");
+  Y8M_CHECK(args.values.count("save_folder"), "--save_folder: required");
+  const auto& paths = args.lists.at("models");
+  const std::string folder = args.values.at("save_folder");
+  Y8M_CHECK(!std::filesystem::exists(folder), "--save_folder: '{}' already exists", folder);
+  const pipeline::Averaged avg = pipeline::average_models(paths);
+  const bool checkpoint = avg.contents.kind == "checkpoint";
+  std::filesystem::create_directories(folder);
+  const std::string dest =
+      checkpoint ? fmt::format("{}/model.ckpt-{}.y8m", folder, avg.step) : folder + "/inference_model.y8m";
+  io::write_container(dest, avg.contents);
+  std::printf("y8m-average: averaged %zu %ss (%zu tensors) into %s\n", paths.size(), avg.contents.kind.c_str(),
+              avg.contents.tensors.size(), dest.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  g_argc = argc;
+  g_argv = argv;
+  return y8m::apps::run_app("y8m-average", average);
+}
