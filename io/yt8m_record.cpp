@@ -117,6 +117,33 @@ void read_float_list(std::string_view list, std::vector<float>* out) {
   }
 }
 
+// Reads a small varint at p (< end); returns false if it does not fit in 2 bytes or runs past end.
+inline bool short_varint(const uint8_t*& p, const uint8_t* end, uint32_t* v) {
+  if (p < end && p[0] < 0x80) {
+    *v = p[0];
+    p += 1;
+    return true;
+  }
+  if (end - p >= 2 && p[1] < 0x80) {
+    *v = (p[0] & 0x7fu) | static_cast<uint32_t>(p[1]) << 7;
+    p += 2;
+    return true;
+  }
+  return false;
+}
+
+// The common encoding of one frame, Feature{bytes_list{value: <frame>}}, recognized without the
+// general parser (the reader's hot path: 600 frames per record). False: use the general parser.
+inline bool frame_fast_path(std::string_view feature, std::string_view* frame) {
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(feature.data());
+  const uint8_t* end = p + feature.size();
+  uint32_t n1, n2;
+  if (p == end || *p++ != 0x0a || !short_varint(p, end, &n1) || n1 != static_cast<uint32_t>(end - p)) return false;
+  if (p == end || *p++ != 0x0a || !short_varint(p, end, &n2) || n2 != static_cast<uint32_t>(end - p)) return false;
+  *frame = std::string_view(reinterpret_cast<const char*>(p), n2);
+  return true;
+}
+
 // First value of a bytes_list (ids).
 std::string_view read_first_bytes(std::string_view list) {
   Cursor c(list);
@@ -225,6 +252,7 @@ void decode_frame_record(std::string_view record, const DecodeOptions& opts, Fra
           if (key != fs.names[k]) continue;
           auto& views = out->frames[k];
           views.clear();  // a repeated key replaces the earlier entry
+          views.reserve(static_cast<size_t>(opts.max_frames));
           int count = 0;
           Cursor lc(list);
           while (!lc.done()) {
@@ -234,7 +262,10 @@ void decode_frame_record(std::string_view record, const DecodeOptions& opts, Fra
               lc.skip(lwt);
               continue;
             }
-            std::string_view frame = read_first_bytes(feature_payload(lc.bytes(), 1, fs.names[k].c_str(), "bytes_list"));
+            const std::string_view feature = lc.bytes();
+            std::string_view frame;
+            if (!frame_fast_path(feature, &frame))
+              frame = read_first_bytes(feature_payload(feature, 1, fs.names[k].c_str(), "bytes_list"));
             Y8M_CHECK(static_cast<int>(frame.size()) == fs.sizes[k],
                       "feature '{}' frame {} has {} bytes, expected {} (--feature_sizes)", fs.names[k], count,
                       frame.size(), fs.sizes[k]);
