@@ -5,12 +5,12 @@
 #include "engine/error.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -72,15 +72,27 @@ TEST(ParallelFor, CoversRangeExactlyOnce) {
   }
 }
 
-TEST(ParallelFor, CoversRangeWhenTheRuntimeGivesFewerThreads) {
-  // With no active parallel level allowed, every team has one thread although omp_get_max_threads()
-  // still reports more: the split must follow the team that actually runs.
+TEST(ParallelFor, ConcurrentCallersFromSeveralThreads) {
+  // Reader threads and the training thread call parallel_for at the same time: whichever does not get
+  // the pool runs its chunks itself, and every call still covers its range exactly once.
   ThreadCountGuard guard;
-  set_num_threads(4);
-  const int saved_levels = omp_get_max_active_levels();
-  omp_set_max_active_levels(0);
-  check_cover(0, 1000, 1);
-  omp_set_max_active_levels(saved_levels);
+  set_num_threads(2);
+  std::vector<std::thread> callers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    callers.emplace_back([&failures, t] {
+      for (int rep = 0; rep < 200; ++rep) {
+        const int64_t n = 1000 + t * 17 + rep;
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        parallel_for(0, n, 16, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
+        });
+        for (const auto& h : hits)
+          if (h.load() != 1) ++failures;
+      }
+    });
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(ParallelFor, EmptyAndReversedRangesDoNothing) {
