@@ -17,7 +17,7 @@ ABSL_FLAG(int, num_readers, 8, "reader threads (1 keeps the exact file order)");
 ABSL_FLAG(bool, run_once, false, "evaluate the newest checkpoint once and exit (else poll for new ones)");
 ABSL_FLAG(int, top_k, 20, "predictions per video entering GAP and mAP");
 ABSL_FLAG(int, n_rounds, 1, "average this many predictions per video (independent frame samples)");
-ABSL_FLAG(bool, use_EMA, false, "evaluate the EMA shadow weights (not available yet)");
+ABSL_FLAG(bool, use_EMA, false, "evaluate the EMA shadow weights (checkpoints of --ema_source runs)");
 ABSL_FLAG(bool, build_only, false, "export the inference model only (not available yet)");
 ABSL_FLAG(double, poll_secs, 60, "seconds between looks for a new checkpoint (without --run_once)");
 ABSL_FLAG(std::string, corrupt_records, "fail", "fail: stop at a corrupt record; skip: skip and count it");
@@ -26,7 +26,6 @@ namespace {
 
 int eval() {
   using namespace y8m;
-  Y8M_CHECK(!absl::GetFlag(FLAGS_use_EMA), "--use_EMA: EMA weights are not implemented yet");
   Y8M_CHECK(!absl::GetFlag(FLAGS_build_only), "--build_only: model export is not implemented yet");
   Y8M_CHECK(!absl::GetFlag(FLAGS_eval_data_pattern).empty(), "--eval_data_pattern: required");
   pipeline::EvalOptions o;
@@ -40,6 +39,7 @@ int eval() {
   o.device = apps::device_from_flag();
   o.explicit_model_flags = apps::explicit_model_flags();
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
+  o.use_ema = absl::GetFlag(FLAGS_use_EMA);
   if (absl::GetFlag(FLAGS_run_once)) {
     pipeline::run_eval(o, stdout);
     return 0;

@@ -1,5 +1,10 @@
 // y8m-train: train.py's command line (SPEC §5–6). The original README's NetVLAD command runs unchanged
 // but for the executable name (README.md shows it; tests/apps run it).
+// y8m-train-distill (built from this file with Y8M_TRAIN_DISTILL): train_distill.py, the same flags, always
+// on distillation records with MixedCrossEntropyLoss (SPEC §8.2). y8m-train does the same when --loss_lambda
+// is given explicitly (the original's train.py ignored it silently, SPEC §16.13); on ordinary records that is
+// an error.
+//   y8m-train --ema_source=run1/model.ckpt-30000.y8m --ema_halflife=2000 --train_dir=run1_ema ...   (SPEC §7)
 #include "apps/common/app_flags.h"
 #include "pipeline/trainer.h"
 
@@ -23,9 +28,23 @@ ABSL_FLAG(int, export_model_steps, 1000, "unused (the original's export is disab
 ABSL_FLAG(bool, incl_val, false, "also train on the files matching the pattern with 'train' replaced by 'validate'");
 ABSL_FLAG(double, save_model_secs, 900, "seconds between checkpoints");
 ABSL_FLAG(int, keep_checkpoint_max, 0, "checkpoints kept (0: all, as the original)");
+ABSL_FLAG(std::string, ema_source, "",
+          "EMA fine-tuning: start from this checkpoint or model archive (train_dir must not exist)");
+ABSL_FLAG(double, ema_halflife, 3000.0, "EMA decay = 1 - 1/ema_halflife (the README uses 2000)");
+ABSL_FLAG(double, loss_lambda, 0.5,
+          "distillation: weight of the teacher in lambda*BCE(teacher) + (1-lambda)*BCE(labels); giving it to "
+          "y8m-train reads the data as distillation records");
 ABSL_FLAG(std::string, corrupt_records, "fail", "fail: stop at a corrupt record; skip: skip and count it");
 
 namespace {
+
+#ifdef Y8M_TRAIN_DISTILL
+constexpr bool kDistillApp = true;
+constexpr const char* kApp = "y8m-train-distill";
+#else
+constexpr bool kDistillApp = false;
+constexpr const char* kApp = "y8m-train";
+#endif
 
 int train() {
   using namespace y8m;
@@ -58,6 +77,10 @@ int train() {
   o.save_model_secs = absl::GetFlag(FLAGS_save_model_secs);
   o.keep_checkpoint_max = absl::GetFlag(FLAGS_keep_checkpoint_max);
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
+  o.ema_source = absl::GetFlag(FLAGS_ema_source);
+  o.ema_halflife = absl::GetFlag(FLAGS_ema_halflife);
+  o.distill = kDistillApp || apps::explicit_flags().count("loss_lambda") > 0;
+  o.loss_lambda = absl::GetFlag(FLAGS_loss_lambda);
   o.flags = apps::command_line_flags();
   pipeline::run_training(o, stdout);
   return 0;
@@ -66,11 +89,14 @@ int train() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto rest = y8m::apps::parse_flags(argc, argv, "Trains a YouTube-8M model (train.py's flags).");
+  const auto rest = y8m::apps::parse_flags(
+      argc, argv,
+      kDistillApp ? "Trains a YouTube-8M model on distillation records (train_distill.py's flags)."
+                  : "Trains a YouTube-8M model (train.py's flags).");
   if (!rest.empty()) {
-    std::fprintf(stderr, "y8m-train: unexpected argument '%s' (flags are --name=value)\n", rest[0].c_str());
+    std::fprintf(stderr, "%s: unexpected argument '%s' (flags are --name=value)\n", kApp, rest[0].c_str());
     return 1;
   }
-  y8m::apps::note_num_gpu("y8m-train");
-  return y8m::apps::run_app("y8m-train", train);
+  y8m::apps::note_num_gpu(kApp);
+  return y8m::apps::run_app(kApp, train);
 }

@@ -3,6 +3,7 @@
 #include "engine/error.h"
 #include "io/crc32c.h"
 #include "io/proto/container.pb.h"
+#include "io/wire.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -67,6 +68,34 @@ uint64_t get_u64(const uint8_t* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);
   return v;
+}
+
+// Checks that every length-delimited field of the header, and of its message fields (map entries,
+// tensor entries), fits in the bytes that enclose it. protobuf trusts a nested message's declared
+// length until it has parsed it, and meanwhile reserves up to 50 MB for a string inside it: without
+// this, a header of a few hundred bytes could make the reader allocate megabytes before failing.
+bool header_lengths_fit(std::string_view header) {
+  try {
+    wire::Cursor c(header);
+    while (!c.done()) {
+      uint32_t wt;
+      const uint32_t f = c.tag(&wt);
+      if (wt != wire::kLen) {
+        c.skip(wt);
+        continue;
+      }
+      wire::Cursor m(c.bytes());
+      if (f < 2 || f > 4) continue;  // 2 metadata, 3 model_config, 4 tensors: messages
+      while (!m.done()) {
+        uint32_t mwt;
+        m.tag(&mwt);
+        m.skip(mwt);
+      }
+    }
+  } catch (const Error&) {
+    return false;
+  }
+  return true;
 }
 
 // Writes all of `n` bytes or throws.
@@ -186,7 +215,9 @@ Container::Container(const std::string& path) : path_(path) {
             hlen, size_ - kPreamble);
   Y8M_CHECK(crc32c(base + kPreamble, hlen) == get_u32(base + 24), "{}: header CRC mismatch (corrupt file)", path);
   proto::ContainerHeader h;
-  Y8M_CHECK(h.ParseFromArray(base + kPreamble, static_cast<int>(hlen)), "{}: header does not parse", path);
+  Y8M_CHECK(header_lengths_fit(std::string_view(reinterpret_cast<const char*>(base + kPreamble), hlen)) &&
+                h.ParseFromArray(base + kPreamble, static_cast<int>(hlen)),
+            "{}: header does not parse", path);
 
   const uint64_t data_start = align_up(kPreamble + hlen);
   Y8M_CHECK(data_start <= size_ && h.data_length() == size_ - data_start,

@@ -103,6 +103,7 @@ void read_float_list(std::string_view list, std::vector<float>* out) {
     if (f == 1 && wt == wire::kLen) {  // packed
       std::string_view b = c.bytes();
       Y8M_CHECK(b.size() % 4 == 0, "malformed protobuf: packed float list of {} bytes", b.size());
+      if (b.empty()) continue;  // memcpy into an empty vector's null data() is undefined
       const size_t n0 = out->size();
       out->resize(n0 + b.size() / 4);
       std::memcpy(out->data() + n0, b.data(), b.size());

@@ -3,6 +3,8 @@
 #include "models/sampling.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/reduce/reduce.h"
+#include "ops/sampling/frame_sampling.h"
+#include "ops/shape/shape.h"
 
 #include <algorithm>
 #include <vector>
@@ -49,11 +51,10 @@ FrameLevelLogisticModel::FrameLevelLogisticModel(const ModelConfig& config, Init
 Tensor FrameLevelLogisticModel::forward(const Tensor& inputs, const Tensor& num_frames_host,
                                         engine::Generator&) {
   const int64_t b = check_inputs(inputs, num_frames_host);
-  const std::vector<int64_t> n =
-      host_num_frames(num_frames_host, b, inputs.size(1), "FrameLevelLogisticModel");
-  std::vector<double> denom(n.size());
-  for (size_t i = 0; i < n.size(); ++i) denom[i] = static_cast<double>(std::max<int64_t>(n[i], 1));
-  const Tensor d = Tensor::from_vector(denom, {b, 1}).to(inputs.dtype()).to(inputs.device());
+  // max(n, 1) valid frames per video, computed by an op so that a traced graph recomputes it.
+  const Tensor d = ops::reshape(ops::frame_counts(num_frames_host, inputs.size(1), 1,
+                                                  inputs.dtype(), inputs.device()),
+                                {b, 1});
   return head_->forward(ops::div(ops::sum(inputs, 1), d));
 }
 

@@ -1,10 +1,11 @@
 // Frame sampling (SPEC §1.8, model_utils.py), the first step of NetVLAD / NetFV / DBoF
 // models. It runs in training and in evaluation alike (is_training does not switch it off).
 //
-// The row indices are computed on the host from num_frames (host i32/i64 [B], clipped to
-// [0, T] as ops::prepare_frames clips them) with Philox uniforms, then one ops::gather_rows
-// on the frames viewed as [B*T, F] picks the rows on the frames' device. The gather's
-// backward is a deterministic scatter-add.
+// The row indices come from the op ops::sample_frames (ops/sampling/frame_sampling.h), computed
+// on the host from num_frames (host i32/i64 [B], clipped to [0, T] as ops::prepare_frames clips
+// them) with Philox uniforms, then one ops::gather_rows on the frames viewed as [B*T, F] picks the
+// rows on the frames' device. The gather's backward is a deterministic scatter-add. Being an op,
+// the sampling is recorded by the graph tracer, so an archive samples exactly as this code does.
 //
 // Modes, for n = num_frames[b], S = num_samples, slot s in [0, S):
 //   random frames (SampleRandomFrames, the default): t = floor(u[b,s] * n), with

@@ -40,7 +40,11 @@
   X(prepare_frames, false, true)         \
   /* ops/fused */                        \
   X(vlad, true, true)                    \
-  X(gated_moe, true, true)
+  X(gated_moe, true, true)               \
+  X(dequant_matmul, true, true)          \
+  /* ops/sampling */                     \
+  X(sample_frames, false, true)          \
+  X(frame_counts, false, true)
 
 namespace y8m::ops {
 

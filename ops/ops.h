@@ -9,4 +9,5 @@
 #include "ops/nn/loss.h"
 #include "ops/op_list.h"
 #include "ops/reduce/reduce.h"
+#include "ops/sampling/frame_sampling.h"
 #include "ops/shape/shape.h"

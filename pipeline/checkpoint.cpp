@@ -1,5 +1,6 @@
 #include "pipeline/checkpoint.h"
 
+#include "autograd/ema.h"
 #include "engine/error.h"
 
 #include <algorithm>
@@ -12,7 +13,12 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr const char* kOptimizerPrefix = "optimizer/";
+
+bool is_shadow(const std::string& name) {
+  const std::string& suffix = autograd::kEmaSuffix;
+  return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+}  // namespace
 
 std::string checkpoint_path(const std::string& train_dir, int64_t step) {
   return fmt::format("{}/model.ckpt-{}.y8m", train_dir, step);
@@ -26,6 +32,7 @@ void save_checkpoint(const std::string& train_dir, const CheckpointState& s, int
   c.model_config = s.model_config;
   for (const auto& kv : s.model) c.tensors.push_back({kv.first, kv.second, ""});
   for (const auto& kv : s.optimizer) c.tensors.push_back({kOptimizerPrefix + kv.first, kv.second, ""});
+  for (const auto& kv : s.ema) c.tensors.push_back({kv.first, kv.second, ""});
   io::write_container(checkpoint_path(train_dir, s.step), c);
   if (keep_max <= 0) return;
   const auto all = list_checkpoints(train_dir);
@@ -77,11 +84,48 @@ CheckpointState load_checkpoint(const std::string& path) {
   for (const auto& t : c->tensors()) {
     if (t.name.compare(0, prefix.size(), prefix) == 0) {
       s.optimizer.emplace_back(t.name.substr(prefix.size()), t.tensor);
+    } else if (is_shadow(t.name)) {
+      s.ema.emplace_back(t.name, t.tensor);
     } else {
       s.model.emplace_back(t.name, t.tensor);
     }
   }
   return s;
+}
+
+void swap_in_ema(CheckpointState& s, const std::string& what) {
+  Y8M_CHECK(!s.ema.empty(), "--use_EMA: {} has no EMA shadows (train with --ema_source to get them)", what);
+  std::map<std::string, const Tensor*> shadows;
+  for (const auto& kv : s.ema) shadows[kv.first] = &kv.second;
+  for (auto& kv : s.model) {
+    const auto it = shadows.find(kv.first + autograd::kEmaSuffix);
+    Y8M_CHECK(it != shadows.end(), "--use_EMA: {} has no shadow for '{}'", what, kv.first);
+    Y8M_CHECK(it->second->shape() == kv.second.shape() && it->second->dtype() == kv.second.dtype(),
+              "--use_EMA: {}: shadow of '{}' is {}, the tensor {}", what, kv.first, it->second->str(), kv.second.str());
+    kv.second = *it->second;
+  }
+  s.ema.clear();
+}
+
+ModelSource load_model_source(const std::string& path, const std::string& flag) {
+  std::error_code ec;
+  Y8M_CHECK(fs::is_regular_file(path, ec),
+            "{}: no such file '{}' (a checkpoint model.ckpt-<step>.y8m or a model archive)", flag, path);
+  io::Container c(path);
+  c.verify();
+  Y8M_CHECK(c.kind() == "checkpoint" || c.kind() == "archive",
+            "{}: {} is a '{}' container, not a checkpoint or archive", flag, path, c.kind());
+  ModelSource m;
+  m.path = path;
+  m.kind = c.kind();
+  m.model_config = c.model_config();
+  Y8M_CHECK(!m.model_config.empty(), "{}: {} records no model config", flag, path);
+  const std::string prefix = kOptimizerPrefix;
+  for (const auto& t : c.tensors()) {
+    if (t.name.compare(0, prefix.size(), prefix) == 0 || is_shadow(t.name)) continue;
+    m.tensors.push_back(t);
+  }
+  return m;
 }
 
 }  // namespace y8m::pipeline

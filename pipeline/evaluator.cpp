@@ -24,7 +24,11 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   std::shared_ptr<models::VideoModel> model;
   models::ModelConfig config;
   {
-    const CheckpointState s = load_checkpoint(path);
+    CheckpointState s = load_checkpoint(path);
+    if (o.use_ema) {
+      swap_in_ema(s, path);
+      std::fprintf(log, "evaluating the EMA shadow weights of %s\n", path.c_str());
+    }
     for (const auto& [name, value] : o.explicit_model_flags) {
       const auto it = s.model_config.find(name);
       Y8M_CHECK(it != s.model_config.end() && it->second == value,

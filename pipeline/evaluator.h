@@ -26,6 +26,7 @@ struct EvalOptions {
   Device device;
   std::map<std::string, std::string> explicit_model_flags;  // name -> value given on the command line
   std::string corrupt_records = "fail";
+  bool use_ema = false;  // --use_EMA: evaluate the checkpoint's EMA shadows instead of its weights (SPEC §7.7)
 };
 
 struct EvalResult {

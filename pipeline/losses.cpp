@@ -29,4 +29,15 @@ Tensor label_loss(const std::string& name, const Tensor& p, const Tensor& y) {
   return ops::mul_scalar(ops::mean(ops::sum(ops::mul(weights, logp), 1), 0), -1.0);
 }
 
+Tensor mixed_cross_entropy_loss(const Tensor& p, const Tensor& t, const Tensor& y, double lambda) {
+  Y8M_CHECK(lambda >= 0 && lambda <= 1, "--loss_lambda must be in [0, 1], got {}", lambda);
+  Y8M_CHECK(t.shape() == y.shape(), "MixedCrossEntropyLoss: teacher predictions {} and labels {} differ in shape",
+            t.str(), y.str());
+  const Tensor tt = t.dtype() == p.dtype() ? t : t.to(p.dtype());
+  const Tensor yy = y.dtype() == p.dtype() ? y : y.to(p.dtype());
+  // lambda t + (1 - lambda) y: BCE is affine in the target (see the header).
+  const Tensor target = ops::add(ops::mul_scalar(tt, lambda), ops::mul_scalar(yy, 1.0 - lambda));
+  return ops::sigmoid_cross_entropy(p, target, 1e-5);
+}
+
 }  // namespace y8m::pipeline

@@ -1,8 +1,10 @@
 #include "pipeline/trainer.h"
 
+#include "autograd/ema.h"
 #include "autograd/optim.h"
 #include "engine/error.h"
 #include "engine/rng.h"
+#include "io/container.h"
 #include "io/events.h"
 #include "io/reader.h"
 #include "ops/ops.h"
@@ -28,7 +30,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-CheckpointState snapshot(const models::VideoModel& model, const autograd::Adam& adam, const TrainOptions& o,
+// What a run records about its EMA and distillation settings (checked again on resume).
+struct RunMode {
+  std::string ema_source;  // "" without EMA
+  double ema_halflife = 0;
+  bool distill = false;
+  double loss_lambda = 0;
+};
+
+CheckpointState snapshot(const models::VideoModel& model, const autograd::Adam& adam,
+                         const autograd::ExponentialMovingAverage* ema, const RunMode& mode, const TrainOptions& o,
                          const models::ModelConfig& config, const engine::Generator& gen, int64_t examples) {
   CheckpointState s;
   s.step = adam.step_count();
@@ -36,10 +47,20 @@ CheckpointState snapshot(const models::VideoModel& model, const autograd::Adam& 
   for (auto& kv : model.named_parameters()) s.model.push_back(kv);
   for (auto& kv : model.named_buffers()) s.model.push_back(kv);
   s.optimizer = adam.state();
+  if (ema != nullptr) s.ema = ema->state();
   s.metadata = {{"sampling_seed", std::to_string(gen.seed())},
                 {"sampling_offset", std::to_string(gen.offset())},
                 {"examples_consumed", std::to_string(examples)},
                 {"train_data_pattern", o.train_data_pattern}};
+  if (ema != nullptr) {
+    s.metadata["ema_source"] = mode.ema_source;
+    s.metadata["ema_halflife"] = fmt::format("{}", mode.ema_halflife);  // shortest exact form
+    s.metadata["ema_decay"] = fmt::format("{}", ema->decay());
+  }
+  // As train_distill.py's model_flags.json: label_loss stays CrossEntropyLoss (what evaluation uses); the
+  // mixed loss is marked by loss_lambda.
+  s.metadata["label_loss"] = o.label_loss;
+  if (mode.distill) s.metadata["loss_lambda"] = fmt::format("{}", mode.loss_lambda);
   for (const auto& kv : o.flags) s.metadata["flag." + kv.first] = kv.second;
   return s;
 }
@@ -50,43 +71,135 @@ uint64_t meta_u64(const CheckpointState& s, const std::string& key, const std::s
   return std::stoull(it->second);
 }
 
+std::string meta_str(const std::map<std::string, std::string>& m, const std::string& key) {
+  const auto it = m.find(key);
+  return it == m.end() ? "" : it->second;
+}
+
+// Architecture flags given on the command line must agree with the config a run continues from.
+void check_explicit_flags(const TrainOptions& o, const std::map<std::string, std::string>& config,
+                          const std::string& what, const std::string& path) {
+  const auto given = models::to_map(o.model);
+  for (const std::string& name : o.explicit_model_flags) {
+    const auto a = given.find(name);
+    const auto b = config.find(name);
+    Y8M_CHECK(a != given.end() && b != config.end() && a->second == b->second,
+              "--{}={} differs from {} ({}: {}){}", name, a != given.end() ? a->second : "?", what, path,
+              b != config.end() ? b->second : "absent",
+              what == "the checkpoint being resumed" ? "; use --start_new_model to start over" : "");
+  }
+}
+
+// True for the reader's error about a record without teacher predictions.
+bool lacks_predictions(const std::string& message) {
+  return message.find("missing context feature 'predictions'") != std::string::npos;
+}
+
+[[noreturn]] void fail_not_distillation(const std::string& where) {
+  Y8M_FAIL(
+      "--loss_lambda: the training data are not distillation records ({} has no teacher 'predictions'); "
+      "--loss_lambda and y8m-train-distill need records written by y8m-distill",
+      where);
+}
+
+// Decodes the first record of the first file as a distillation record, so that ordinary data fail at once
+// with a clear error (other decoding problems are left to the reader, which names file and record).
+void check_distillation_data(const io::ReaderOptions& ro) {
+  const std::vector<std::string> files = io::expand_patterns(ro.patterns, ro.pattern_flag.c_str());
+  if (files.empty() || ro.video_level) return;
+  io::RecordReader records(files.front(), ro.records);
+  std::string_view rec;
+  if (!records.next(&rec)) return;
+  io::FrameRecord fr;
+  try {
+    io::decode_frame_record(rec, ro.decode, &fr);
+  } catch (const Error& e) {
+    if (lacks_predictions(e.what())) fail_not_distillation(files.front());
+  }
+}
+
+// reader.next, turning a later file's missing predictions into the same clear error.
+bool next_batch(io::Reader& reader, io::Batch* batch, bool distill) {
+  try {
+    return reader.next(batch);
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    if (!distill || !lacks_predictions(msg)) throw;
+    fail_not_distillation(msg.substr(0, msg.find(": missing context feature")));
+  }
+}
+
 }  // namespace
 
 TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   check_label_loss_name(o.label_loss);
   Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
   Y8M_CHECK(o.learning_rate_decay_examples > 0, "--learning_rate_decay_examples must be positive");
+  if (o.distill) {
+    Y8M_CHECK(o.loss_lambda >= 0 && o.loss_lambda <= 1, "--loss_lambda must be in [0, 1], got {}", o.loss_lambda);
+    Y8M_CHECK(o.label_loss == "CrossEntropyLoss",
+              "--label_loss={}: distilled training always uses MixedCrossEntropyLoss (--loss_lambda)", o.label_loss);
+  }
+  const bool ema_run = !o.ema_source.empty();
+  if (ema_run) autograd::ExponentialMovingAverage::decay_for_halflife(o.ema_halflife);  // validates
   if (o.start_new_model) fs::remove_all(o.train_dir);
-  fs::create_directories(o.train_dir);
 
   std::vector<std::string> broken;
   const std::string ckpt = latest_valid_checkpoint(o.train_dir, &broken);
+  if (ema_run && fs::exists(o.train_dir)) {
+    // SPEC §7.1: an EMA run starts in a new train_dir. Only a checkpoint of this same EMA run resumes.
+    const bool same_run = !ckpt.empty() && meta_str(io::Container(ckpt).metadata(), "ema_source") == o.ema_source;
+    Y8M_CHECK(same_run,
+              "--train_dir: '{}' already exists; an --ema_source run starts in a new train_dir (remove it, choose "
+              "another, or pass --start_new_model)",
+              o.train_dir);
+  }
   for (const auto& b : broken) std::fprintf(log, "warning: skipping checkpoint: %s\n", b.c_str());
+
   models::ModelConfig config = o.model;
   CheckpointState resumed;
+  ModelSource source;
   TrainResult result;
+  RunMode mode;
+  mode.distill = o.distill;
+  mode.loss_lambda = o.loss_lambda;
   if (!ckpt.empty()) {
     resumed = load_checkpoint(ckpt);
-    const auto given = models::to_map(config);
-    for (const std::string& name : o.explicit_model_flags) {
-      const auto a = given.find(name);
-      const auto b = resumed.model_config.find(name);
-      Y8M_CHECK(a != given.end() && b != resumed.model_config.end() && a->second == b->second,
-                "--{}={} differs from the checkpoint being resumed ({}: {}); use --start_new_model to start over",
-                name, a != given.end() ? a->second : "?", ckpt, b != resumed.model_config.end() ? b->second : "absent");
-    }
+    check_explicit_flags(o, resumed.model_config, "the checkpoint being resumed", ckpt);
     config = models::config_from_map(resumed.model_config);
+    // The run continues as it was: its EMA and its distillation setting.
+    const std::string lambda = meta_str(resumed.metadata, "loss_lambda");
+    Y8M_CHECK(lambda.empty() == !o.distill && (lambda.empty() || std::stod(lambda) == o.loss_lambda),
+              "{} was trained {}; resume it with the same setting{} or use --start_new_model", ckpt,
+              lambda.empty() ? "without distillation" : "on distillation records with --loss_lambda=" + lambda,
+              lambda.empty() ? " (no --loss_lambda)" : "");
+    if (!resumed.ema.empty()) {
+      mode.ema_source = meta_str(resumed.metadata, "ema_source");
+      const std::string h = meta_str(resumed.metadata, "ema_halflife");
+      Y8M_CHECK(!h.empty(), "{}: EMA shadows without a recorded ema_halflife", ckpt);
+      mode.ema_halflife = std::stod(h);
+      Y8M_CHECK(!ema_run || mode.ema_halflife == o.ema_halflife,
+                "--ema_halflife={} differs from the EMA run being resumed ({}: {})", o.ema_halflife, ckpt, h);
+    }
     result.resumed = true;
-    std::fprintf(log, "resuming from %s (step %lld)\n", ckpt.c_str(), static_cast<long long>(resumed.step));
+    std::fprintf(log, "resuming from %s (step %lld)%s\n", ckpt.c_str(), static_cast<long long>(resumed.step),
+                 resumed.ema.empty() ? "" : " with EMA shadows");
+  } else if (ema_run) {
+    source = load_model_source(o.ema_source);
+    check_explicit_flags(o, source.model_config, "the --ema_source model", o.ema_source);
+    config = models::config_from_map(source.model_config);
+    mode.ema_source = o.ema_source;
+    mode.ema_halflife = o.ema_halflife;
   }
+  const bool use_ema = !mode.ema_source.empty();
 
   models::CreateOptions co;
-  co.skip_random_init = result.resumed;  // every tensor comes from the checkpoint
+  co.skip_random_init = result.resumed || use_ema;  // every tensor comes from the checkpoint or the source
   std::shared_ptr<models::VideoModel> model = models::create_model(config, o.seed, o.device, co);
   model->train();
   autograd::AdamOptions ao;
   ao.clip_norm = o.clip_gradient_norm;
-  autograd::Adam adam(model->named_parameters(), ao);
+  autograd::Adam adam(model->named_parameters(), ao);  // fresh for a warm start: step 0, zero slots
   engine::Generator gen(o.seed ^ 0x73616d706c65ull);
   int64_t examples = 0;
   if (result.resumed) {
@@ -94,8 +207,46 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
     adam.load_state(resumed.optimizer, resumed.step);
     gen.set_state(meta_u64(resumed, "sampling_seed", ckpt), meta_u64(resumed, "sampling_offset", ckpt));
     examples = static_cast<int64_t>(meta_u64(resumed, "examples_consumed", ckpt));
+  } else if (use_ema) {
+    // SPEC §7.4: every averaged tensor (parameters and BN statistics) from the source's tensor of that name.
+    std::map<std::string, const io::ContainerTensor*> by_name;
+    for (const auto& t : source.tensors) by_name[t.name] = &t;
+    size_t loaded = 0;
+    for (const auto& list : {model->named_parameters(), model->named_buffers()}) {
+      for (const auto& kv : list) {
+        const auto it = by_name.find(kv.first);
+        Y8M_CHECK(it != by_name.end(), "--ema_source: {} has no tensor '{}' (a different architecture?)",
+                  o.ema_source, kv.first);
+        const Tensor& t = it->second->tensor;
+        Y8M_CHECK(it->second->codebook.empty() && engine::is_floating(t.dtype()),
+                  "--ema_source: tensor '{}' of {} is quantized ({}); start from float weights", kv.first,
+                  o.ema_source, engine::dtype_name(t.dtype()));
+        Y8M_CHECK(t.shape() == kv.second.shape(), "--ema_source: tensor '{}' of {} is {}, the model's {}", kv.first,
+                  o.ema_source, t.str(), kv.second.str());
+        model->load_tensor(kv.first, t.dtype() == kv.second.dtype() ? t : t.to(kv.second.dtype()));
+        ++loaded;
+      }
+    }
+    // A checkpoint holds exactly the model's tensors; an archive may add graph constants ("constants/<k>").
+    Y8M_CHECK(source.kind != "checkpoint" || loaded == source.tensors.size(),
+              "--ema_source: {} has {} model tensors, the model {} (a different architecture?)", o.ema_source,
+              source.tensors.size(), loaded);
+    std::fprintf(log, "EMA fine-tuning from %s (%s), halflife %g (decay %.9g)\n", o.ema_source.c_str(),
+                 source.kind.c_str(), o.ema_halflife,
+                 autograd::ExponentialMovingAverage::decay_for_halflife(o.ema_halflife));
   }
-  resumed = CheckpointState();  // release the mapping
+  std::unique_ptr<autograd::ExponentialMovingAverage> ema;
+  if (use_ema) {
+    autograd::NamedTensors vars = model->named_parameters();
+    for (auto& kv : model->named_buffers()) vars.push_back(kv);
+    // Shadows start equal to the (loaded) variables: the warm start sets both.
+    ema = std::make_unique<autograd::ExponentialMovingAverage>(
+        vars, autograd::ExponentialMovingAverage::decay_for_halflife(mode.ema_halflife));
+    if (result.resumed) ema->load_state(resumed.ema);
+    result.ema = true;
+  }
+  resumed = CheckpointState();  // release the mappings
+  source = ModelSource();
 
   io::ReaderOptions ro = reader_options(config);
   ro.patterns = o.train_data_pattern;
@@ -106,28 +257,45 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   ro.num_epochs = o.num_epochs;
   ro.seed = o.seed;
   ro.records.on_corrupt = io::corrupt_policy_from_name(o.corrupt_records);
+  if (o.distill) {
+    Y8M_CHECK(config.frame_features, "--loss_lambda: distillation records are frame-level; the model is video-level "
+              "(--frame_features=false)");
+    ro.decode.distill = true;  // teacher predictions; the id key is detected (`video_id` in y8m-distill's records)
+    check_distillation_data(ro);
+  }
   io::Reader reader(ro);
   if (examples > 0) reader.skip_examples(examples);
+  // Created only now, so that a run refused for its flags, source or data leaves no train_dir behind (an
+  // EMA run needs a new one).
+  fs::create_directories(o.train_dir);
   io::EventWriter events(o.train_dir);
-  std::fprintf(log, "training %s: %lld parameters on %s, %zu files, batch %d\n", config.model.c_str(),
+  std::fprintf(log, "training %s: %lld parameters on %s, %zu files, batch %d%s\n", config.model.c_str(),
                static_cast<long long>(model->num_parameter_elements()), o.device.str().c_str(), reader.files().size(),
-               o.batch_size);
+               o.batch_size,
+               o.distill ? fmt::format(", distillation (loss_lambda {})", o.loss_lambda).c_str() : "");
 
   int64_t step = adam.step_count();
   int64_t saved_step = result.resumed ? step : -1;
   auto last_save = Clock::now(), last_log = Clock::now();
   int64_t examples_since_log = 0;
   io::Batch batch;
-  while ((o.max_steps <= 0 || step < o.max_steps) && reader.next(&batch)) {
+  while ((o.max_steps <= 0 || step < o.max_steps) && next_batch(reader, &batch, o.distill)) {
     const double lr = learning_rate(o, step);
     ModelInputs in = model_inputs(batch, config.frame_features, o.device);
     Tensor probs = model->forward(in.features, in.num_frames, gen);
     Tensor labels = batch.labels.to(o.device);
-    Tensor loss = label_loss(o.label_loss, probs, labels);
+    Tensor loss;
+    if (o.distill) {
+      Y8M_CHECK(batch.predictions.defined(), "--loss_lambda: the reader returned no teacher predictions");
+      loss = mixed_cross_entropy_loss(probs, batch.predictions.to(o.device), labels, o.loss_lambda);
+    } else {
+      loss = label_loss(o.label_loss, probs, labels);
+    }
     Tensor total = ops::add(loss, ops::mul_scalar(model->regularization_loss(), o.regularization_penalty));
     model->zero_grad();
     autograd::backward(total);
     adam.step(lr);
+    if (ema) ema->update();  // SPEC §7.5: after the train step, as a separate update
     ++step;
     examples_since_log += batch.size;
     result.examples += batch.size;
@@ -153,13 +321,15 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       examples_since_log = 0;
     }
     if (std::chrono::duration<double>(Clock::now() - last_save).count() >= o.save_model_secs) {
-      save_checkpoint(o.train_dir, snapshot(*model, adam, o, config, gen, reader.position()), o.keep_checkpoint_max);
+      save_checkpoint(o.train_dir, snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
+                      o.keep_checkpoint_max);
       saved_step = step;
       last_save = Clock::now();
     }
   }
   if (step != saved_step) {
-    save_checkpoint(o.train_dir, snapshot(*model, adam, o, config, gen, reader.position()), o.keep_checkpoint_max);
+    save_checkpoint(o.train_dir, snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
+                    o.keep_checkpoint_max);
   }
   if (reader.skipped_records() > 0)
     std::fprintf(log, "warning: %lld corrupt records skipped\n", static_cast<long long>(reader.skipped_records()));

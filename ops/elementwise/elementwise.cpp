@@ -2,6 +2,7 @@
 #include "ops/elementwise/elementwise.h"
 
 #include "ops/elementwise/elementwise_kernels.h"
+#include "ops/graph/trace.h"
 #include "ops/op_common.h"
 
 namespace y8m::ops {
@@ -78,6 +79,8 @@ Tensor unary(UnaryKind k, const Tensor& x, double s = 0.0) {
                        return std::vector<Tensor>{unary_backward_raw(k, x, y, g[0], s)};
                      });
   }
+  const bool scalar = k == UnaryKind::add_scalar || k == UnaryKind::mul_scalar;
+  Y8M_TRACE_OP(name, scalar ? graph::Attrs{{"scalar", s}} : graph::Attrs{}, {x}, {y});
   return y;
 }
 
@@ -156,6 +159,7 @@ Tensor binary(BinaryKind k, const Tensor& a, const Tensor& b) {
       return std::vector<Tensor>{da, db};
     });
   }
+  Y8M_TRACE_OP(name, {}, {a, b}, {out});
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "ops/elementwise/elementwise.h"
 #include "ops/fused/gated_moe_kernels.h"
+#include "ops/graph/trace.h"
 #include "ops/op_common.h"
 #include "ops/reduce/reduce.h"
 #include "ops/shape/shape.h"
@@ -105,6 +106,7 @@ Tensor gated_moe(const Tensor& gates, const Tensor& experts, int64_t num_mixture
                        return backward_raw(gates, experts, g[0], m, node);
                      });
   }
+  Y8M_TRACE_OP(kOp, {{"num_mixtures", num_mixtures}}, {gates, experts}, {out});
   return out;
 }
 

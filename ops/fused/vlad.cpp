@@ -5,6 +5,7 @@
 
 #include "ops/elementwise/elementwise.h"
 #include "ops/fused/vlad_kernels.h"
+#include "ops/graph/trace.h"
 #include "ops/matmul/matmul.h"
 #include "ops/matmul/matmul_kernels.h"
 #include "ops/op_common.h"
@@ -266,6 +267,8 @@ Tensor vlad(const Tensor& logits, const Tensor& z, const Tensor& centers, int64_
                        return backward_raw(g[0], z, centers, d, s, node);
                      });
   }
+  // The graph keeps the batch dynamic: it stores the rows per video (ops/graph/op_table.cpp).
+  Y8M_TRACE_OP(kOp, {{"samples", d.s}}, {logits, z, centers}, {out});
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "ops/matmul/matmul.h"
 
 #include "ops/elementwise/elementwise.h"
+#include "ops/graph/trace.h"
 #include "ops/matmul/matmul_kernels.h"
 #include "ops/op_common.h"
 
@@ -109,6 +110,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                        return std::vector<Tensor>{da, db};
                      });
   }
+  Y8M_TRACE_OP(kName, {{"trans_a", trans_a}, {"trans_b", trans_b}}, {a, b}, {c});
   return c;
 }
 

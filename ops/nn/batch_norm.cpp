@@ -2,6 +2,7 @@
 // node.
 #include "ops/nn/batch_norm.h"
 
+#include "ops/graph/trace.h"
 #include "ops/nn/nn_kernels.h"
 #include "ops/op_common.h"
 
@@ -184,6 +185,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
                        return backward_raw(x, g[0], n, c, s, gamma, training, node);
                      });
   }
+  Y8M_TRACE_OP(kOp, {{"epsilon", opts.epsilon}, {"training", opts.training}},
+               {x, gamma, beta, moving_mean, moving_variance}, {y});
   return y;
 }
 

@@ -2,6 +2,7 @@
 // node is recorded.
 #include "ops/nn/frames.h"
 
+#include "ops/graph/trace.h"
 #include "ops/nn/nn_kernels.h"
 #include "ops/op_common.h"
 
@@ -32,6 +33,7 @@ Tensor prepare_frames(const Tensor& frames, const Tensor& num_frames) {
     Y8M_ON_CUDA(cuda::prepare_frames(frames.data<uint8_t>(), num_frames.data<int32_t>(), b, t, f,
                                      out.data<float>(), stream_of(frames)));
   }
+  Y8M_TRACE_OP(kOp, {}, {frames, num_frames}, {out});
   return out;
 }
 

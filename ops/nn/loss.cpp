@@ -2,6 +2,7 @@
 // (targets are data: a y that requires grad gets no gradient from this op).
 #include "ops/nn/loss.h"
 
+#include "ops/graph/trace.h"
 #include "ops/nn/nn_kernels.h"
 #include "ops/op_common.h"
 
@@ -69,6 +70,7 @@ Tensor sigmoid_cross_entropy(const Tensor& p, const Tensor& y, double epsilon) {
           return std::vector<Tensor>{backward_raw(p, y, g[0], epsilon)};
         });
   }
+  Y8M_TRACE_OP(kOp, {{"epsilon", epsilon}}, {p, y}, {loss});
   return loss;
 }
 

@@ -1,6 +1,7 @@
 // Op entries of the reduce family: checks, allocation, dispatch, autograd nodes.
 #include "ops/reduce/reduce.h"
 
+#include "ops/graph/trace.h"
 #include "ops/op_common.h"
 #include "ops/reduce/reduce_kernels.h"
 
@@ -123,6 +124,7 @@ Tensor reduce(ReduceKind k, const Tensor& x, int64_t axis, bool keepdim) {
           return std::vector<Tensor>{broadcast_axis_raw(g[0], x_shape, s, scale)};
         });
   }
+  Y8M_TRACE_OP(name, {{"axis", axis}, {"keepdim", keepdim}}, {x}, {y});
   return y;
 }
 
@@ -192,6 +194,7 @@ Tensor softmax(const Tensor& x) {
                        return std::vector<Tensor>{softmax_backward_raw(y, g[0], rows, n)};
                      });
   }
+  Y8M_TRACE_OP("softmax", {}, {x}, {y});
   return y;
 }
 
@@ -215,6 +218,7 @@ Tensor l2_normalize(const Tensor& x, int64_t axis) {
       return std::vector<Tensor>{l2_normalize_backward_raw(x, g[0], s)};
     });
   }
+  Y8M_TRACE_OP("l2_normalize", {{"axis", axis}}, {x}, {y});
   return y;
 }
 

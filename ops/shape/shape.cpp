@@ -4,6 +4,7 @@
 // dtype; transpose and every backward need a floating dtype.
 #include "ops/shape/shape.h"
 
+#include "ops/graph/trace.h"
 #include "ops/op_common.h"
 #include "ops/shape/shape_kernels.h"
 
@@ -209,6 +210,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
                        return std::vector<Tensor>{g[0].reshape(s)};
                      });
   }
+  Y8M_TRACE_OP("reshape", {{"shape", y.shape()}}, {x}, {y});
   return y;
 }
 
@@ -241,6 +243,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
                        return dxs;
                      });
   }
+  Y8M_TRACE_OP("concat", {{"axis", axis}}, xs, {out});
   return out;
 }
 
@@ -261,6 +264,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
       return std::vector<Tensor>{concat_raw(g, ax)};
     });
   }
+  Y8M_TRACE_OP("split", {{"sizes", sizes}, {"axis", axis}}, {x}, outs);
   return outs;
 }
 
@@ -277,6 +281,7 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t begin, int64_t end) {
                        return std::vector<Tensor>{slice_backward_raw(g[0], s, ax, begin)};
                      });
   }
+  Y8M_TRACE_OP("slice", {{"axis", axis}, {"begin", begin}, {"end", end}}, {x}, {y});
   return y;
 }
 
@@ -289,6 +294,7 @@ Tensor transpose(const Tensor& x) {
       return std::vector<Tensor>{transpose_raw(g[0])};
     });
   }
+  Y8M_TRACE_OP("transpose", {}, {x}, {y});
   return y;
 }
 
@@ -301,6 +307,7 @@ Tensor gather_rows(const Tensor& x, const Tensor& index) {
                        return std::vector<Tensor>{gather_backward_raw(index, g[0], s)};
                      });
   }
+  Y8M_TRACE_OP("gather_rows", {}, {x, index}, {out});
   return out;
 }
 

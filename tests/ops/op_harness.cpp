@@ -25,7 +25,8 @@ Tensor ints(const std::vector<int64_t>& v, const Shape& shape, DType dtype) {
 
 std::vector<OpSpec> all_specs() {
   std::vector<OpSpec> all;
-  for (auto fam : {elementwise_specs, reduce_specs, shape_specs, matmul_specs, nn_specs, fused_specs}) {
+  for (auto fam : {elementwise_specs, reduce_specs, shape_specs, matmul_specs, nn_specs, fused_specs,
+                   sampling_specs}) {
     auto v = fam();
     all.insert(all.end(), v.begin(), v.end());
   }

@@ -5,10 +5,12 @@ namespace y8m::testing {
 
 std::vector<OpSpec> vlad_specs();
 std::vector<OpSpec> gated_moe_specs();
+std::vector<OpSpec> dequant_matmul_specs();
 
 std::vector<OpSpec> fused_specs() {
   std::vector<OpSpec> v = vlad_specs();
   for (auto& s : gated_moe_specs()) v.push_back(s);
+  for (auto& s : dequant_matmul_specs()) v.push_back(s);
   return v;
 }
 

@@ -1,0 +1,157 @@
+// The executor's op table: one entry per op of ops/op_list.h, mapping a node (inputs, attributes)
+// to the public op function with the same arguments the tracer recorded (ops/graph/trace.h).
+#include "ops/graph/op_table.h"
+
+#include "ops/fused/dequant_matmul.h"
+#include "ops/ops.h"
+#include "ops/sampling/frame_sampling.h"
+
+#include <unordered_map>
+
+namespace y8m::ops::graph {
+
+namespace {
+
+using T = AttrType;
+using Out = std::vector<Tensor>;
+
+Out one(Tensor t) { return Out{std::move(t)}; }
+
+template <Tensor (*F)(const Tensor&, const Tensor&)>
+Out binary(const OpArgs& a) {
+  return one(F(a.in(0), a.in(1)));
+}
+template <Tensor (*F)(const Tensor&)>
+Out unary(const OpArgs& a) {
+  return one(F(a.in(0)));
+}
+template <Tensor (*F)(const Tensor&, double)>
+Out scalar(const OpArgs& a) {
+  return one(F(a.in(0), a.f("scalar")));
+}
+template <Tensor (*F)(const Tensor&, int64_t, bool)>
+Out reduce(const OpArgs& a) {
+  return one(F(a.in(0), a.i("axis"), a.b("keepdim")));
+}
+
+Out run_batch_norm(const OpArgs& a) {
+  BatchNormOptions o;
+  o.training = false;
+  o.epsilon = a.f("epsilon");
+  Tensor mean = a.in(3), var = a.in(4);
+  return one(batch_norm(a.in(0), a.in(1), a.in(2), mean, var, o));
+}
+
+// vlad's batch is the number of videos, which the graph keeps dynamic: the node stores the rows
+// per video (samples) and the batch follows from the rows of the logits.
+Out run_vlad(const OpArgs& a) {
+  const int64_t s = a.i("samples"), rows = a.in(0).size(0);
+  Y8M_CHECK(s >= 1 && rows % s == 0, "vlad: logits {} are not a whole number of {} rows per video",
+            a.in(0).str(), s);
+  return one(vlad(a.in(0), a.in(1), a.in(2), rows / s));
+}
+
+Out run_prepare_frames(const OpArgs& a) {
+  return one(prepare_frames(a.in(0), a.in(1).to(a.in(0).device())));
+}
+
+Out run_sample_frames(const OpArgs& a) {
+  return one(sample_frames(a.host(0), a.i("max_frames"), a.i("num_samples"),
+                           sample_mode_from_name(a.s("mode")), a.gen(), a.device()));
+}
+
+Out run_frame_counts(const OpArgs& a) {
+  return one(frame_counts(a.host(0), a.i("max_frames"), a.i("min_count"),
+                          engine::dtype_from_name(a.s("dtype")), a.device()));
+}
+
+void check_batch_norm(const Node& n, size_t index) {
+  Y8M_CHECK(!n.attrs.at("training").b(),
+            "graph: node {} (batch_norm) is in training mode; graphs hold the eval forward", index);
+}
+void check_sample_frames(const Node& n, size_t index) {
+  try {
+    sample_mode_from_name(n.attrs.at("mode").s());
+  } catch (const Error& e) {
+    Y8M_FAIL("graph: node {} (sample_frames): {}", index, e.what());
+  }
+}
+void check_frame_counts(const Node& n, size_t index) {
+  const std::string& d = n.attrs.at("dtype").s();
+  Y8M_CHECK(d == "f32" || d == "f64",
+            "graph: node {} (frame_counts): dtype must be f32 or f64, got '{}'", index, d);
+}
+
+std::vector<OpDef> make_table() {
+  const std::vector<std::pair<const char*, AttrType>> none;
+  // clang-format off
+  return {
+      {"matmul", 2, {}, {{"trans_a", T::b}, {"trans_b", T::b}},
+       [](const OpArgs& a) { return one(matmul(a.in(0), a.in(1), a.b("trans_a"), a.b("trans_b"))); }},
+      {"add", 2, {}, none, binary<add>},
+      {"sub", 2, {}, none, binary<sub>},
+      {"mul", 2, {}, none, binary<mul>},
+      {"div", 2, {}, none, binary<div>},
+      {"add_scalar", 1, {}, {{"scalar", T::f}}, scalar<add_scalar>},
+      {"mul_scalar", 1, {}, {{"scalar", T::f}}, scalar<mul_scalar>},
+      {"relu", 1, {}, none, unary<relu>},
+      {"relu6", 1, {}, none, unary<relu6>},
+      {"sigmoid", 1, {}, none, unary<sigmoid>},
+      {"tanh", 1, {}, none, unary<ops::tanh>},
+      {"exp", 1, {}, none, unary<ops::exp>},
+      {"log", 1, {}, none, unary<ops::log>},
+      {"sqrt", 1, {}, none, unary<ops::sqrt>},
+      {"square", 1, {}, none, unary<square>},
+      {"sum", 1, {}, {{"axis", T::i}, {"keepdim", T::b}}, reduce<sum>},
+      {"mean", 1, {}, {{"axis", T::i}, {"keepdim", T::b}}, reduce<mean>},
+      {"max", 1, {}, {{"axis", T::i}, {"keepdim", T::b}}, reduce<ops::max>},
+      {"softmax", 1, {}, none, unary<softmax>},
+      {"l2_normalize", 1, {}, {{"axis", T::i}},
+       [](const OpArgs& a) { return one(l2_normalize(a.in(0), a.i("axis"))); }},
+      {"reshape", 1, {}, {{"shape", T::ints}},
+       [](const OpArgs& a) { return one(reshape(a.in(0), a.ints("shape"))); }},
+      {"concat", -1, {}, {{"axis", T::i}},
+       [](const OpArgs& a) { return one(concat(a.inputs(), a.i("axis"))); }},
+      {"split", 1, {}, {{"sizes", T::ints}, {"axis", T::i}},
+       [](const OpArgs& a) { return split(a.in(0), a.ints("sizes"), a.i("axis")); },
+       nullptr, /*outputs_from_sizes=*/true},
+      {"slice", 1, {}, {{"axis", T::i}, {"begin", T::i}, {"end", T::i}},
+       [](const OpArgs& a) { return one(slice(a.in(0), a.i("axis"), a.i("begin"), a.i("end"))); }},
+      {"transpose", 1, {}, none, unary<transpose>},
+      {"gather_rows", 2, {}, none, binary<gather_rows>},
+      {"batch_norm", 5, {}, {{"epsilon", T::f}, {"training", T::b}}, run_batch_norm,
+       check_batch_norm},
+      {"sigmoid_cross_entropy", 2, {}, {{"epsilon", T::f}},
+       [](const OpArgs& a) { return one(sigmoid_cross_entropy(a.in(0), a.in(1), a.f("epsilon"))); }},
+      {"prepare_frames", 2, {}, none, run_prepare_frames},
+      {"vlad", 3, {2}, {{"samples", T::i}}, run_vlad},
+      {"gated_moe", 2, {}, {{"num_mixtures", T::i}},
+       [](const OpArgs& a) { return one(gated_moe(a.in(0), a.in(1), a.i("num_mixtures"))); }},
+      {"dequant_matmul", 4, {3}, none,
+       [](const OpArgs& a) { return one(dequant_matmul(a.in(0), a.in(1), a.in(2), a.in(3))); }},
+      {"sample_frames", 1, {}, {{"max_frames", T::i}, {"num_samples", T::i}, {"mode", T::s}},
+       run_sample_frames, check_sample_frames},
+      {"frame_counts", 1, {}, {{"max_frames", T::i}, {"min_count", T::i}, {"dtype", T::s}},
+       run_frame_counts, check_frame_counts},
+  };
+  // clang-format on
+}
+
+}  // namespace
+
+const std::vector<OpDef>& op_table() {
+  static const std::vector<OpDef> table = make_table();
+  return table;
+}
+
+int64_t find_op(const std::string& name) {
+  static const std::unordered_map<std::string, int64_t> index = [] {
+    std::unordered_map<std::string, int64_t> m;
+    for (size_t i = 0; i < op_table().size(); ++i) m[op_table()[i].name] = static_cast<int64_t>(i);
+    return m;
+  }();
+  const auto it = index.find(name);
+  return it == index.end() ? -1 : it->second;
+}
+
+}  // namespace y8m::ops::graph

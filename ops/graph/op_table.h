@@ -1,0 +1,63 @@
+// The executor's one table from op name to the public op function (ops/graph/op_table.cpp): what
+// each op reads (inputs, attributes with types) and how it runs. Internal to ops/graph.
+#pragma once
+#include "ops/ops_layer.h"
+
+#include "engine/rng.h"
+#include "engine/tensor.h"
+#include "ops/graph/graph.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace y8m::ops::graph {
+
+// What a handler sees: the node, its inputs on the device (undefined for an absent optional input),
+// host copies of inputs on request, the device and the sampling generator.
+class OpArgs {
+ public:
+  OpArgs(const Node& node, const std::vector<Tensor>& in, const std::vector<Tensor>& host_in,
+         Device device, engine::Generator& gen)
+      : node_(node), in_(in), host_in_(host_in), device_(device), gen_(gen) {}
+
+  const Tensor& in(size_t i) const { return in_[i]; }
+  const std::vector<Tensor>& inputs() const { return in_; }
+  // Input i on the host (the caller's host tensor when the graph input came from the host).
+  Tensor host(size_t i) const {
+    return host_in_[i].defined() ? host_in_[i] : in_[i].to(Device::cpu());
+  }
+  Device device() const { return device_; }
+  engine::Generator& gen() const { return gen_; }
+
+  int64_t i(const char* k) const { return node_.attrs.at(k).i(); }
+  double f(const char* k) const { return node_.attrs.at(k).f(); }
+  bool b(const char* k) const { return node_.attrs.at(k).b(); }
+  const std::string& s(const char* k) const { return node_.attrs.at(k).s(); }
+  const std::vector<int64_t>& ints(const char* k) const { return node_.attrs.at(k).ints(); }
+
+ private:
+  const Node& node_;
+  const std::vector<Tensor>& in_;
+  const std::vector<Tensor>& host_in_;
+  Device device_;
+  engine::Generator& gen_;
+};
+
+struct OpDef {
+  const char* name;
+  int num_inputs;                                       // -1: one or more (concat)
+  std::vector<int> optional;                            // input positions that may be absent ("")
+  std::vector<std::pair<const char*, AttrType>> attrs;  // all required
+  std::vector<Tensor> (*run)(const OpArgs&);
+  // Extra attribute checks (valid enum names, ...); throws naming the problem. May be null.
+  void (*check)(const Node& node, size_t index) = nullptr;
+  bool outputs_from_sizes = false;  // split: one output per entry of "sizes"; else one output
+};
+
+// One entry per op of ops/op_list.h (tests/graph checks the two lists agree).
+const std::vector<OpDef>& op_table();
+// Index into op_table(), or -1.
+int64_t find_op(const std::string& name);
+
+}  // namespace y8m::ops::graph

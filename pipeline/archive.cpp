@@ -1,0 +1,334 @@
+// Portable model archives (pipeline/archive.h): tracing a model, the graph's Protobuf form, and the
+// archive container.
+#include "pipeline/archive.h"
+
+#include "autograd/variable.h"
+#include "engine/error.h"
+#include "io/container.h"
+#include "io/proto/graph.pb.h"
+#include "ops/graph/trace.h"
+#include "ops/ops.h"
+#include "pipeline/checkpoint.h"
+
+#include <cmath>
+#include <memory>
+
+namespace y8m::pipeline {
+
+namespace og = ops::graph;
+namespace pb = io::proto;
+
+namespace {
+
+// Restores a module's training mode on scope exit.
+class ModeRestore {
+ public:
+  explicit ModeRestore(models::VideoModel& m) : m_(m), training_(m.is_training()) {}
+  ~ModeRestore() { m_.train(training_); }
+  ModeRestore(const ModeRestore&) = delete;
+  ModeRestore& operator=(const ModeRestore&) = delete;
+
+ private:
+  models::VideoModel& m_;
+  bool training_;
+};
+
+// Deterministic synthetic inputs: only their shapes and dtypes shape the graph.
+Tensor trace_frames(int64_t b, int64_t t, int64_t f, uint64_t seed) {
+  Tensor u = Tensor::empty({b, t, f}, DType::f32);
+  engine::fill_uniform(u, seed, 0, 0.0, 256.0);
+  std::vector<uint8_t> v(static_cast<size_t>(u.numel()));
+  const float* p = u.data<float>();
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = static_cast<uint8_t>(std::min(255.0f, std::floor(p[i])));
+  return Tensor::from_vector(v, {b, t, f});
+}
+
+Tensor trace_num_frames(int64_t b, int64_t t, uint64_t seed) {
+  Tensor u = Tensor::empty({b}, DType::f32);
+  engine::fill_uniform(u, seed + 1, 0, 0.0, 1.0);
+  std::vector<int32_t> n(static_cast<size_t>(b));
+  for (int64_t i = 0; i < b; ++i)
+    n[static_cast<size_t>(i)] =
+        static_cast<int32_t>(std::floor(u.data<float>()[i] * static_cast<float>(t + 1)));
+  if (b > 0) n[0] = static_cast<int32_t>(t);  // one full video
+  return Tensor::from_vector(n, {b});
+}
+
+// One trace of the eval forward at batch size b.
+og::GraphWithWeights trace_at(models::VideoModel& model, int64_t b, const ExportOptions& o,
+                              Device dev) {
+  const models::ModelConfig& c = model.config();
+  const int64_t f = c.total_feature_size();
+  og::Tracer tracer;
+  autograd::NamedTensors named = model.named_parameters();
+  for (auto& kv : model.named_buffers()) named.push_back(kv);
+  tracer.add_initializers(named);
+  engine::Generator gen(o.trace_seed, 0);
+  Tensor x, num_frames;
+  if (model.frame_level()) {
+    const int64_t t = c.max_frames;
+    const Tensor frames = trace_frames(b, t, f, o.trace_seed).to(dev);
+    num_frames = trace_num_frames(b, t, o.trace_seed);
+    const Tensor num_frames_dev = num_frames.to(dev);
+    tracer.add_input("frames", frames, {-1, t, f});
+    tracer.add_input("num_frames", num_frames, {-1});
+    tracer.add_input("num_frames", num_frames_dev, {-1});
+    x = ops::prepare_frames(frames, num_frames_dev);
+  } else {
+    Tensor features = Tensor::empty({b, f}, DType::f32);
+    engine::fill_uniform(features, o.trace_seed, 0, -1.0, 1.0);
+    features = features.to(dev);
+    tracer.add_input("features", features, {-1, f});
+    x = ops::l2_normalize(features, -1);
+  }
+  // The evaluator's order (pipeline/evaluator.cpp): sum of the rounds, then one scale.
+  Tensor p = model.forward(x, num_frames, gen);
+  for (int r = 1; r < o.n_rounds; ++r) p = ops::add(p, model.forward(x, num_frames, gen));
+  if (o.n_rounds > 1) p = ops::mul_scalar(p, 1.0 / o.n_rounds);
+  return tracer.finish({{"predictions", p}});
+}
+
+pb::DType to_proto(DType d) {
+  switch (d) {
+    case DType::f32:
+      return pb::F32;
+    case DType::f64:
+      return pb::F64;
+    case DType::f16:
+      return pb::F16;
+    case DType::bf16:
+      return pb::BF16;
+    case DType::u8:
+      return pb::U8;
+    case DType::i8:
+      return pb::I8;
+    case DType::i32:
+      return pb::I32;
+    case DType::i64:
+      return pb::I64;
+  }
+  return pb::DTYPE_UNSPECIFIED;
+}
+
+DType from_proto(pb::DType d, const std::string& what, const std::string& input) {
+  switch (d) {
+    case pb::F32:
+      return DType::f32;
+    case pb::F64:
+      return DType::f64;
+    case pb::F16:
+      return DType::f16;
+    case pb::BF16:
+      return DType::bf16;
+    case pb::U8:
+      return DType::u8;
+    case pb::I8:
+      return DType::i8;
+    case pb::I32:
+      return DType::i32;
+    case pb::I64:
+      return DType::i64;
+    default:
+      break;
+  }
+  Y8M_FAIL("{}: graph input '{}' has an unknown dtype ({})", what, input, static_cast<int>(d));
+}
+
+void attr_to_proto(const og::Attr& a, pb::AttrValue* p) {
+  switch (a.type()) {
+    case og::AttrType::i:
+      p->set_i(a.i());
+      break;
+    case og::AttrType::f:
+      p->set_f(a.f());
+      break;
+    case og::AttrType::s:
+      p->set_s(a.s());
+      break;
+    case og::AttrType::b:
+      p->set_b(a.b());
+      break;
+    case og::AttrType::ints:
+      for (int64_t v : a.ints()) p->mutable_ints()->add_values(v);
+      break;
+    case og::AttrType::floats:
+      for (double v : a.floats()) p->mutable_floats()->add_values(v);
+      break;
+  }
+}
+
+og::Attr attr_from_proto(const pb::AttrValue& p, const std::string& where) {
+  switch (p.value_case()) {
+    case pb::AttrValue::kI:
+      return og::Attr(static_cast<int64_t>(p.i()));
+    case pb::AttrValue::kF:
+      return og::Attr(p.f());
+    case pb::AttrValue::kS:
+      return og::Attr(p.s());
+    case pb::AttrValue::kB:
+      return og::Attr(p.b());
+    case pb::AttrValue::kInts:
+      return og::Attr(std::vector<int64_t>(p.ints().values().begin(), p.ints().values().end()));
+    case pb::AttrValue::kFloats:
+      return og::Attr(std::vector<double>(p.floats().values().begin(), p.floats().values().end()));
+    default:
+      break;
+  }
+  Y8M_FAIL("{} has no value", where);
+}
+
+}  // namespace
+
+og::GraphWithWeights trace_model(models::VideoModel& model, const ExportOptions& opts) {
+  const char* m = model.name().c_str();
+  Y8M_CHECK(opts.n_rounds >= 1, "export: --n_rounds must be at least 1, got {}", opts.n_rounds);
+  Y8M_CHECK(opts.trace_batch >= 1, "export: the trace batch must be at least 1, got {}",
+            opts.trace_batch);
+  Device dev = Device::cpu();
+  autograd::NamedTensors named = model.named_parameters();
+  for (auto& kv : model.named_buffers()) named.push_back(kv);
+  for (const auto& [name, t] : named) {
+    Y8M_CHECK(t.dtype() == DType::f32, "export: {} tensor '{}' is {}; archives hold f32 models", m,
+              name, t.str());
+  }
+  if (!named.empty()) dev = named.front().second.device();
+  autograd::NoGradGuard ng;
+  ModeRestore restore(model);
+  model.eval();
+  const int64_t b = opts.trace_batch;
+  og::GraphWithWeights g = og::merge_batch_traces(trace_at(model, b, opts, dev), b,
+                                                  trace_at(model, b + 1, opts, dev), b + 1);
+  og::validate(g.graph);
+  return g;
+}
+
+std::string serialize_graph(const og::Graph& g) {
+  pb::Graph p;
+  p.set_version(kGraphVersion);
+  for (const og::Node& n : g.nodes) {
+    pb::Node* pn = p.add_nodes();
+    pn->set_op(n.op);
+    for (const std::string& s : n.inputs) pn->add_inputs(s);
+    for (const std::string& s : n.outputs) pn->add_outputs(s);
+    for (const auto& [key, a] : n.attrs) attr_to_proto(a, &(*pn->mutable_attrs())[key]);
+  }
+  for (const og::ValueInfo& v : g.inputs) {
+    pb::ValueInfo* pv = p.add_inputs();
+    pv->set_name(v.name);
+    pv->set_dtype(to_proto(v.dtype));
+    for (int64_t d : v.shape) pv->add_shape(d);
+  }
+  for (const std::string& s : g.outputs) p.add_outputs(s);
+  for (const std::string& s : g.initializers) p.add_initializers(s);
+  std::string bytes;
+  Y8M_CHECK(p.SerializeToString(&bytes), "graph: cannot serialize ({} nodes)", g.nodes.size());
+  return bytes;
+}
+
+og::Graph parse_graph(const std::string& bytes, const std::string& what) {
+  pb::Graph p;
+  Y8M_CHECK(!bytes.empty(), "{}: no graph", what);
+  Y8M_CHECK(p.ParseFromString(bytes), "{}: the graph is not a valid graph.proto message", what);
+  Y8M_CHECK(p.version() >= 1 && p.version() <= kGraphVersion,
+            "{}: graph version {} is not supported (this build reads versions 1 to {})", what,
+            p.version(), kGraphVersion);
+  og::Graph g;
+  for (int i = 0; i < p.nodes_size(); ++i) {
+    const pb::Node& pn = p.nodes(i);
+    og::Node n;
+    n.op = pn.op();
+    n.inputs.assign(pn.inputs().begin(), pn.inputs().end());
+    n.outputs.assign(pn.outputs().begin(), pn.outputs().end());
+    for (const auto& [key, a] : pn.attrs())
+      n.attrs.emplace(key, attr_from_proto(a, fmt::format("{}: node {} ({}) attribute '{}'", what,
+                                                          i, n.op, key)));
+    g.nodes.push_back(std::move(n));
+  }
+  for (const pb::ValueInfo& pv : p.inputs())
+    g.inputs.push_back({pv.name(), from_proto(pv.dtype(), what, pv.name()),
+                        Shape(pv.shape().begin(), pv.shape().end())});
+  g.outputs.assign(p.outputs().begin(), p.outputs().end());
+  g.initializers.assign(p.initializers().begin(), p.initializers().end());
+  try {
+    og::validate(g);
+  } catch (const Error& e) {
+    Y8M_FAIL("{}: {}", what, e.what());
+  }
+  return g;
+}
+
+void write_archive(const std::string& path, const og::GraphWithWeights& traced,
+                   const models::ModelConfig& config,
+                   const std::map<std::string, std::string>& metadata) {
+  og::validate(traced.graph);
+  io::ContainerContents c;
+  c.kind = kArchiveKind;
+  c.metadata = metadata;
+  c.metadata["graph_version"] = std::to_string(kGraphVersion);
+  c.model_config = models::to_map(config);
+  c.graph = serialize_graph(traced.graph);
+  for (const auto& [name, t] : traced.initializers) c.tensors.push_back({name, t, ""});
+  io::write_container(path, c);
+}
+
+void export_model(models::VideoModel& model, const std::string& path, const ExportOptions& opts) {
+  const og::GraphWithWeights g = trace_model(model, opts);
+  std::map<std::string, std::string> meta = opts.metadata;
+  meta["n_rounds"] = std::to_string(opts.n_rounds);
+  meta["sample_all"] = model.config().sample_all ? "true" : "false";
+  write_archive(path, g, model.config(), meta);
+}
+
+void export_checkpoint(const std::string& checkpoint, const std::string& path,
+                       const ExportOptions& opts, Device device) {
+  const CheckpointState s = load_checkpoint(checkpoint);
+  models::ModelConfig config = models::config_from_map(s.model_config);
+  if (opts.sample_all) config.sample_all = *opts.sample_all;
+  models::CreateOptions co;
+  co.skip_random_init = true;
+  auto model = models::create_model(config, 0, device, co);
+  for (const auto& kv : s.model) model->load_tensor(kv.first, kv.second);
+  ExportOptions o = opts;
+  o.metadata["source_checkpoint"] = checkpoint;
+  o.metadata["step"] = std::to_string(s.step);
+  export_model(*model, path, o);
+}
+
+Archive read_archive(const std::string& path) {
+  io::Container c(path);
+  c.verify();
+  Y8M_CHECK(c.kind() == kArchiveKind, "{}: a '{}' container, not an archive", path, c.kind());
+  Archive a;
+  a.path = path;
+  a.graph = parse_graph(c.graph(), path);
+  a.model_config = c.model_config();
+  a.metadata = c.metadata();
+  for (const std::string& name : a.graph.initializers) {
+    const io::ContainerTensor* t = c.find(name);
+    Y8M_CHECK(t != nullptr, "{}: the graph needs the initializer '{}', which the archive lacks",
+              path, name);
+    a.initializers.emplace_back(name, t->tensor);
+  }
+  return a;
+}
+
+std::map<std::string, Tensor> graph_inputs(const og::Graph& graph, const io::Batch& batch) {
+  if (graph.find_input("features") != nullptr) return {{"features", batch.frames}};
+  return {{"frames", batch.frames}, {"num_frames", batch.num_frames}};
+}
+
+ArchiveModel::ArchiveModel(const std::string& path, Device device)
+    : archive_(read_archive(path)), executor_(archive_.graph, archive_.initializers, device) {}
+
+Tensor ArchiveModel::predict(const io::Batch& batch, engine::Generator& gen) const {
+  return predict(graph_inputs(archive_.graph, batch), gen);
+}
+
+Tensor ArchiveModel::predict(const std::map<std::string, Tensor>& inputs,
+                             engine::Generator& gen) const {
+  autograd::NoGradGuard ng;
+  return executor_.run(inputs, gen).at("predictions");
+}
+
+}  // namespace y8m::pipeline

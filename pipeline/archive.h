@@ -1,0 +1,102 @@
+// Portable model archives (DESIGN.md §1, §4, §5; SPEC §9.1 step 4 and §10): a model's eval-mode
+// forward frozen into a graph (ops/graph) with its weights, in one container of kind "archive", and
+// run by the executor without model code.
+//
+// The traced forward is what eval.py exported as inference_model:
+//   frame-level:  frames u8 [B, T, F], num_frames i32 [B]
+//                   -> ops::prepare_frames -> model->forward (frame sampling included)
+//   video-level:  features f32 [B, F] -> ops::l2_normalize -> model->forward
+// and writes predictions f32 [B, V]. Build-time flags are baked in as the original did (SPEC §9.1):
+// the model config (so --sample_all and --iterations), and --n_rounds: the graph runs the model
+// n_rounds times, each drawing its own frame samples, and averages (p1 + p2 + ... ) * (1 / n), the
+// order of pipeline/evaluator.cpp. The batch is dynamic: the forward is traced at two batch sizes
+// (ops::graph::merge_batch_traces).
+//
+// Typical use (apps):
+//   export:  pipeline::export_checkpoint("train/model.ckpt-100.y8m", "model.y8m", opts, device);
+//   run:     pipeline::ArchiveModel m("model.y8m", device);
+//            engine::Generator gen(seed);
+//            Tensor p = m.predict(batch, gen);          // io::Batch from the reader -> [B, V]
+#pragma once
+
+#include "engine/rng.h"
+#include "engine/tensor.h"
+#include "io/reader.h"
+#include "models/zoo.h"
+#include "ops/graph/executor.h"
+#include "ops/graph/graph.h"
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace y8m::pipeline {
+
+constexpr const char* kArchiveKind = "archive";
+constexpr uint32_t kGraphVersion = 1;
+
+struct ExportOptions {
+  int n_rounds = 1;         // eval.py --n_rounds: average of n forward passes
+  int64_t trace_batch = 2;  // traced at trace_batch and trace_batch + 1 (any batch runs)
+  uint64_t trace_seed = 0;  // content of the synthetic trace inputs (does not affect the graph)
+  std::optional<bool> sample_all;  // export_checkpoint only: overrides the config's --sample_all
+  std::map<std::string, std::string> metadata;  // extra provenance written into the archive
+};
+
+// Traces `model`'s forward (switched to eval mode for the trace and restored after) on its device.
+// The model's parameters must be f32. Errors name what cannot be captured.
+ops::graph::GraphWithWeights trace_model(models::VideoModel& model, const ExportOptions& opts = {});
+
+// Graph <-> io/proto/graph.proto bytes. parse_graph validates the result; `what` names the source
+// in errors.
+std::string serialize_graph(const ops::graph::Graph& graph);
+ops::graph::Graph parse_graph(const std::string& bytes, const std::string& what);
+
+// Writes an archive: the graph, its initializers as tensors, the model config and metadata
+// (n_rounds, sample_all, format and anything in `metadata`).
+void write_archive(const std::string& path, const ops::graph::GraphWithWeights& traced,
+                   const models::ModelConfig& config,
+                   const std::map<std::string, std::string>& metadata);
+
+// Traces `model` and writes the archive in one call.
+void export_model(models::VideoModel& model, const std::string& path,
+                  const ExportOptions& opts = {});
+
+// Loads a checkpoint (pipeline/checkpoint.h), applies opts.sample_all, builds the model on `device`
+// and exports it; the archive records the checkpoint path and step.
+void export_checkpoint(const std::string& checkpoint, const std::string& path,
+                       const ExportOptions& opts = {}, Device device = Device::cpu());
+
+struct Archive {
+  std::string path;
+  ops::graph::Graph graph;
+  ops::graph::NamedTensors initializers;  // zero-copy CPU views of the file
+  std::map<std::string, std::string> model_config;
+  std::map<std::string, std::string> metadata;
+};
+
+// Opens, CRC-verifies and validates an archive (kind, graph version, graph, initializers present).
+Archive read_archive(const std::string& path);
+
+// The graph inputs of a reader batch: frames/num_frames for frame-level graphs, features for
+// video-level ones (batch.frames either way).
+std::map<std::string, Tensor> graph_inputs(const ops::graph::Graph& graph, const io::Batch& batch);
+
+// An archive ready to run on one device.
+class ArchiveModel {
+ public:
+  ArchiveModel(const std::string& path, Device device = Device::cpu());
+  // predictions f32 [B, V] on the device.
+  Tensor predict(const io::Batch& batch, engine::Generator& gen) const;
+  Tensor predict(const std::map<std::string, Tensor>& inputs, engine::Generator& gen) const;
+
+  const Archive& archive() const { return archive_; }
+  const ops::graph::Executor& executor() const { return executor_; }
+  models::ModelConfig config() const { return models::config_from_map(archive_.model_config); }
+
+ private:
+  Archive archive_;
+  ops::graph::Executor executor_;
+};
+
+}  // namespace y8m::pipeline
