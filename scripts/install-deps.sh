@@ -13,6 +13,7 @@ PACKAGES=(
   libbenchmark-dev      # bench/
   libabsl-dev           # command-line flags with TensorFlow's syntax
   zlib1g-dev            # gzip submissions (.csv.gz)
+  clang libclang-rt-14-dev llvm  # libFuzzer + sanitizers for scripts/fuzz.sh (llvm: symbolizer)
 )
 
 missing=()
