@@ -2,12 +2,14 @@
 // flags are accepted and must agree with it.
 //   y8m-eval --train_dir=run1 --eval_data_pattern="$VALPAT/*.tfrecord" --run_once
 #include "apps/common/app_flags.h"
+#include "pipeline/archive.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/evaluator.h"
 
 #include <absl/flags/flag.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 ABSL_FLAG(std::string, train_dir, "/tmp/yt8m_model/", "folder with the checkpoints to evaluate");
@@ -18,15 +20,38 @@ ABSL_FLAG(bool, run_once, false, "evaluate the newest checkpoint once and exit (
 ABSL_FLAG(int, top_k, 20, "predictions per video entering GAP and mAP");
 ABSL_FLAG(int, n_rounds, 1, "average this many predictions per video (independent frame samples)");
 ABSL_FLAG(bool, use_EMA, false, "evaluate the EMA shadow weights (checkpoints of --ema_source runs)");
-ABSL_FLAG(bool, build_only, false, "export the inference model only (not available yet)");
+ABSL_FLAG(bool, build_only, false, "export <train_dir>/inference_model.y8m from the newest checkpoint and exit");
 ABSL_FLAG(double, poll_secs, 60, "seconds between looks for a new checkpoint (without --run_once)");
 ABSL_FLAG(std::string, corrupt_records, "fail", "fail: stop at a corrupt record; skip: skip and count it");
 
 namespace {
 
+// eval.py --build_only: the newest checkpoint's eval-mode graph with --sample_all and --n_rounds baked
+// in, as <train_dir>/inference_model.y8m (SPEC §9.1).
+int build_only() {
+  using namespace y8m;
+  const std::string dir = absl::GetFlag(FLAGS_train_dir);
+  std::vector<std::string> broken;
+  const std::string ckpt = pipeline::latest_valid_checkpoint(dir, &broken);
+  for (const auto& b : broken) std::fprintf(stderr, "warning: skipping checkpoint: %s\n", b.c_str());
+  Y8M_CHECK(!ckpt.empty(), "--train_dir: no valid checkpoint (model.ckpt-<step>.y8m) in '{}'", dir);
+  pipeline::ExportOptions eo;
+  eo.n_rounds = absl::GetFlag(FLAGS_n_rounds);
+  eo.use_ema = absl::GetFlag(FLAGS_use_EMA);
+  if (apps::explicit_flags().count("sample_all")) eo.sample_all = apps::model_config_from_flags().sample_all;
+  for (const auto& [name, value] : apps::explicit_model_flags())
+    if (name != "sample_all") eo.metadata["flag." + name] = value;
+  const std::string out = dir + "/inference_model.y8m";
+  pipeline::export_checkpoint(ckpt, out, eo, apps::device_from_flag());
+  std::printf("y8m-eval: exported %s (%s%s, n_rounds %d) to %s (%.1f MB)\n", ckpt.c_str(),
+              eo.use_ema ? "EMA weights" : "weights", eo.sample_all.value_or(false) ? ", sample_all" : "", eo.n_rounds,
+              out.c_str(), std::filesystem::file_size(out) / 1e6);
+  return 0;
+}
+
 int eval() {
   using namespace y8m;
-  Y8M_CHECK(!absl::GetFlag(FLAGS_build_only), "--build_only: model export is not implemented yet");
+  if (absl::GetFlag(FLAGS_build_only)) return build_only();
   Y8M_CHECK(!absl::GetFlag(FLAGS_eval_data_pattern).empty(), "--eval_data_pattern: required");
   pipeline::EvalOptions o;
   o.train_dir = absl::GetFlag(FLAGS_train_dir);
@@ -40,6 +65,15 @@ int eval() {
   o.explicit_model_flags = apps::explicit_model_flags();
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
   o.use_ema = absl::GetFlag(FLAGS_use_EMA);
+  // --model=ARCHIVE (eval_custom.py) evaluates an archive; --model=ClassName is an architecture flag.
+  const std::string model = apps::model_config_from_flags().model;
+  if (apps::explicit_flags().count("model") &&
+      (std::filesystem::is_regular_file(model) || model.size() > 4 && model.substr(model.size() - 4) == ".y8m")) {
+    o.model_archive = model;
+    o.explicit_model_flags.erase("model");
+    pipeline::run_eval(o, stdout);  // an archive does not change: one evaluation
+    return 0;
+  }
   if (absl::GetFlag(FLAGS_run_once)) {
     pipeline::run_eval(o, stdout);
     return 0;

@@ -282,7 +282,8 @@ void export_model(models::VideoModel& model, const std::string& path, const Expo
 
 void export_checkpoint(const std::string& checkpoint, const std::string& path,
                        const ExportOptions& opts, Device device) {
-  const CheckpointState s = load_checkpoint(checkpoint);
+  CheckpointState s = load_checkpoint(checkpoint);
+  if (opts.use_ema) swap_in_ema(s, checkpoint);
   models::ModelConfig config = models::config_from_map(s.model_config);
   if (opts.sample_all) config.sample_all = *opts.sample_all;
   models::CreateOptions co;
@@ -292,6 +293,7 @@ void export_checkpoint(const std::string& checkpoint, const std::string& path,
   ExportOptions o = opts;
   o.metadata["source_checkpoint"] = checkpoint;
   o.metadata["step"] = std::to_string(s.step);
+  if (opts.use_ema) o.metadata["weights"] = "ExponentialMovingAverage";
   export_model(*model, path, o);
 }
 

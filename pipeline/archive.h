@@ -40,6 +40,7 @@ struct ExportOptions {
   int64_t trace_batch = 2;  // traced at trace_batch and trace_batch + 1 (any batch runs)
   uint64_t trace_seed = 0;  // content of the synthetic trace inputs (does not affect the graph)
   std::optional<bool> sample_all;  // export_checkpoint only: overrides the config's --sample_all
+  bool use_ema = false;            // export_checkpoint only: the EMA shadows instead of the weights
   std::map<std::string, std::string> metadata;  // extra provenance written into the archive
 };
 

@@ -5,25 +5,39 @@
 #include "engine/rng.h"
 #include "io/reader.h"
 #include "ops/ops.h"
+#include "pipeline/archive.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/model_inputs.h"
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 
 namespace y8m::pipeline {
 
 EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   Y8M_CHECK(o.n_rounds >= 1, "--n_rounds must be at least 1, got {}", o.n_rounds);
   Y8M_CHECK(o.top_k >= 1, "--top_k must be at least 1, got {}", o.top_k);
-  std::vector<std::string> broken;
-  const std::string path = o.checkpoint.empty() ? latest_valid_checkpoint(o.train_dir, &broken) : o.checkpoint;
-  for (const auto& b : broken) std::fprintf(log, "warning: skipping checkpoint: %s\n", b.c_str());
-  Y8M_CHECK(!path.empty(), "--train_dir: no valid checkpoint (model.ckpt-<step>.y8m) in '{}'", o.train_dir);
   EvalResult r;
-  std::shared_ptr<models::VideoModel> model;
   models::ModelConfig config;
-  {
+  std::function<Tensor(const io::Batch&, engine::Generator&)> predict;
+  std::string what;  // for the log line
+  if (!o.model_archive.empty()) {
+    Y8M_CHECK(o.n_rounds == 1, "--n_rounds: an archive's rounds were fixed when it was exported (y8m-eval --build_only)");
+    Y8M_CHECK(!o.use_ema, "--use_EMA: applies to checkpoints; export the EMA weights with y8m-eval --use_EMA --build_only");
+    Y8M_CHECK(o.explicit_model_flags.empty(), "--{}: architecture flags do not apply to --model archives",
+              o.explicit_model_flags.empty() ? "" : o.explicit_model_flags.begin()->first);
+    auto archive = std::make_shared<ArchiveModel>(o.model_archive, o.device);
+    config = archive->config();
+    const auto it = archive->archive().metadata.find("step");
+    r.step = it != archive->archive().metadata.end() ? std::stoll(it->second) : 0;
+    predict = [archive](const io::Batch& b, engine::Generator& g) { return archive->predict(b, g); };
+    what = o.model_archive;
+  } else {
+    std::vector<std::string> broken;
+    const std::string path = o.checkpoint.empty() ? latest_valid_checkpoint(o.train_dir, &broken) : o.checkpoint;
+    for (const auto& b : broken) std::fprintf(log, "warning: skipping checkpoint: %s\n", b.c_str());
+    Y8M_CHECK(!path.empty(), "--train_dir: no valid checkpoint (model.ckpt-<step>.y8m) in '{}'", o.train_dir);
     CheckpointState s = load_checkpoint(path);
     if (o.use_ema) {
       swap_in_ema(s, path);
@@ -38,11 +52,21 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
     config = models::config_from_map(s.model_config);
     models::CreateOptions co;
     co.skip_random_init = true;
-    model = models::create_model(config, o.seed, o.device, co);
+    std::shared_ptr<models::VideoModel> model = models::create_model(config, o.seed, o.device, co);
     for (const auto& kv : s.model) model->load_tensor(kv.first, kv.second);
+    model->eval();
     r.step = s.step;
+    const bool frame_features = config.frame_features;
+    const Device device = o.device;
+    const int rounds = o.n_rounds;
+    predict = [model, frame_features, device, rounds](const io::Batch& b, engine::Generator& g) {
+      ModelInputs in = model_inputs(b, frame_features, device);
+      Tensor probs = model->forward(in.features, in.num_frames, g);
+      for (int round = 1; round < rounds; ++round) probs = ops::add(probs, model->forward(in.features, in.num_frames, g));
+      return rounds > 1 ? ops::mul_scalar(probs, 1.0 / rounds) : probs;
+    };
+    what = path;
   }
-  model->eval();
   autograd::NoGradGuard ng;
 
   io::ReaderOptions ro = reader_options(config);
@@ -59,11 +83,7 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   const auto t0 = std::chrono::steady_clock::now();
   io::Batch batch;
   while (reader.next(&batch)) {
-    ModelInputs in = model_inputs(batch, config.frame_features, o.device);
-    Tensor probs = model->forward(in.features, in.num_frames, gen);
-    for (int round = 1; round < o.n_rounds; ++round)
-      probs = ops::add(probs, model->forward(in.features, in.num_frames, gen));
-    if (o.n_rounds > 1) probs = ops::mul_scalar(probs, 1.0 / o.n_rounds);
+    Tensor probs = predict(batch, gen);
     const Tensor loss = ops::sigmoid_cross_entropy(probs, batch.labels.to(o.device));
     loss_sum += loss.item<float>() * static_cast<double>(batch.size);
     const Tensor hp = probs.to(Device::cpu());
@@ -82,7 +102,7 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   std::fprintf(log, "%s\n", r.line.c_str());
   if (!o.train_dir.empty()) {
     std::ofstream f(o.train_dir + "/evallog.txt", std::ios::app);
-    f << path << " | " << r.line << "\n";
+    f << what << " | " << r.line << "\n";
   }
   return r;
 }

@@ -27,6 +27,9 @@ struct EvalOptions {
   std::map<std::string, std::string> explicit_model_flags;  // name -> value given on the command line
   std::string corrupt_records = "fail";
   bool use_ema = false;  // --use_EMA: evaluate the checkpoint's EMA shadows instead of its weights (SPEC §7.7)
+  // eval_custom.py: evaluate an archive (any: exported, quantized, ensembled) instead of a checkpoint.
+  // Its graph already holds --n_rounds and --sample_all; architecture flags do not apply.
+  std::string model_archive;
 };
 
 struct EvalResult {
