@@ -1,0 +1,97 @@
+#include "pipeline/distill.h"
+
+#include "autograd/variable.h"
+#include "engine/error.h"
+#include "engine/rng.h"
+#include "io/reader.h"
+#include "io/tfrecord.h"
+#include "io/yt8m_record.h"
+#include "pipeline/archive.h"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+namespace y8m::pipeline {
+
+DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
+  Y8M_CHECK(o.file_size > 0, "--file_size must be positive, got {}", o.file_size);
+  Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
+  Y8M_CHECK(!o.output_dir.empty(), "--output_dir: required");
+  Y8M_CHECK(!std::filesystem::exists(o.output_dir), "--output_dir: '{}' already exists", o.output_dir);
+  const ArchiveModel teacher(o.model_file, o.device);
+  const models::ModelConfig config = teacher.config();
+  Y8M_CHECK(config.frame_features, "{}: the teacher reads video-level features; distillation records carry frames",
+            o.model_file);
+  io::ReaderOptions ro;
+  ro.decode.features.names = config.feature_names;
+  ro.decode.features.sizes.assign(config.feature_sizes.begin(), config.feature_sizes.end());
+  ro.decode.num_classes = static_cast<int>(config.num_classes);
+  ro.decode.max_frames = static_cast<int>(config.max_frames);
+  ro.decode.require_labels = false;
+  ro.patterns = o.input_data_pattern;
+  ro.pattern_flag = "--input_data_pattern";
+  ro.batch_size = o.batch_size;
+  ro.num_readers = o.num_readers;
+  ro.pinned = false;
+  ro.records.on_corrupt = io::corrupt_policy_from_name(o.corrupt_records);
+  io::Reader reader(ro);
+  int64_t total = 0;  // for the ETA: framing only
+  for (const auto& f : reader.files()) {
+    io::RecordReaderOptions fo;
+    fo.verify_crc = false;
+    io::RecordReader r(f, fo);
+    std::string_view rec;
+    while (r.next(&rec)) ++total;
+  }
+  std::filesystem::create_directories(o.output_dir);
+  const io::FeatureSpec& fs = ro.decode.features;
+  const int F = fs.total(), T = ro.decode.max_frames;
+  engine::Generator gen(o.seed ^ 0x64697374ull);
+  autograd::NoGradGuard ng;
+  DistillResult res;
+  std::unique_ptr<io::RecordWriter> writer;
+  auto close_file = [&] {
+    if (!writer) return;
+    writer->close();
+    writer.reset();
+    ++res.files;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  io::Batch batch;
+  while (reader.next(&batch)) {
+    const Tensor probs = teacher.predict(batch, gen).to(Device::cpu());
+    const float* p = probs.data<float>();
+    const uint8_t* frames = batch.frames.data<uint8_t>();
+    for (int64_t i = 0; i < batch.size; ++i) {
+      if (!writer)
+        writer = std::make_unique<io::RecordWriter>(
+            fmt::format("{}/predictions-{:05d}.tfrecord", o.output_dir, res.files));
+      const int n = batch.num_frames.data<int32_t>()[i];
+      std::vector<std::vector<std::string_view>> streams(fs.names.size());
+      for (int t = 0; t < n; ++t) {
+        const char* row = reinterpret_cast<const char*>(frames + (i * T + t) * static_cast<int64_t>(F));
+        int off = 0;
+        for (size_t k = 0; k < fs.names.size(); ++k) {
+          streams[k].emplace_back(row + off, static_cast<size_t>(fs.sizes[k]));
+          off += fs.sizes[k];
+        }
+      }
+      const std::vector<float> predictions(p + i * config.num_classes, p + (i + 1) * config.num_classes);
+      writer->write(io::encode_frame_record(batch.ids[static_cast<size_t>(i)], batch.label_lists[static_cast<size_t>(i)],
+                                            streams, fs, "video_id", &predictions));
+      ++res.examples;
+      if (writer->records_written() == o.file_size) close_file();
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double eps = secs > 0 ? res.examples / secs : 0;
+    std::fprintf(log, "y8m-distill: %lld/%lld videos, %.0f examples/s, ETA %.0f s\n",
+                 static_cast<long long>(res.examples), static_cast<long long>(total), eps,
+                 eps > 0 ? (total - res.examples) / eps : 0.0);
+    std::fflush(log);
+  }
+  close_file();
+  return res;
+}
+
+}  // namespace y8m::pipeline

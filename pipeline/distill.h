@@ -1,0 +1,37 @@
+// Teacher datasets for distillation (prepare_distill_dataset.py, SPEC §8.1): a teacher archive (single
+// model or ensemble) runs over the input records, and every video is written again as a distillation
+// record (SPEC §1.5): context `video_id`, sorted `labels`, `predictions` (the teacher's probabilities for
+// every class), and the original uint8 frames (first min(n, 300)), into
+// <output_dir>/predictions-%05d.tfrecord files of `file_size` examples (any size; the last file may be
+// shorter). Files are written atomically: an interrupted run leaves no partial file under a final name.
+#pragma once
+
+#include "engine/device.h"
+#include "engine/tensor.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace y8m::pipeline {
+
+struct DistillOptions {
+  std::string model_file;          // teacher archive
+  std::string input_data_pattern;  // frame-level records
+  std::string output_dir;          // must not exist
+  int batch_size = 256;
+  int64_t file_size = 512;
+  int num_readers = 1;             // 1 keeps the input order in the output files
+  uint64_t seed = 0;               // the teacher's frame sampling
+  engine::Device device;
+  std::string corrupt_records = "fail";
+};
+
+struct DistillResult {
+  int64_t examples = 0;
+  int64_t files = 0;
+};
+
+DistillResult write_distill_dataset(const DistillOptions& opts, std::FILE* log);
+
+}  // namespace y8m::pipeline
