@@ -6,6 +6,8 @@
 // Exit status 1 if a file is corrupt or unreadable (the message names the file, record and offset).
 #include "apps/common/flags.h"
 #include "io/container.h"
+#include "ops/graph/graph.h"
+#include "pipeline/archive.h"
 #include "io/proto/example.pb.h"
 #include "io/reader.h"
 #include "io/tfrecord.h"
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -98,13 +101,26 @@ int inspect_container(const std::string& path, bool json, bool verify) {
   }
   for (const auto& kv : c.model_config()) cfg.push_back(fmt::format("{}: {}", json_str(kv.first), json_str(kv.second)));
   for (const auto& kv : c.metadata()) meta.push_back(fmt::format("{}: {}", json_str(kv.first), json_str(kv.second)));
+  // Graph summary: node count per op, inputs and outputs.
+  std::string graph_summary;
+  std::vector<std::string> op_counts;
+  if (!c.graph().empty()) {
+    const y8m::ops::graph::Graph g = y8m::pipeline::parse_graph(c.graph(), path);
+    std::map<std::string, int> ops;
+    for (const auto& n : g.nodes) ++ops[n.op];
+    for (const auto& kv : ops) op_counts.push_back(fmt::format("{}: {}", json_str(kv.first), kv.second));
+    std::vector<std::string> ins;
+    for (const auto& in : g.inputs)
+      ins.push_back(fmt::format("{} {}{}", in.name, y8m::engine::dtype_name(in.dtype), y8m::ops::graph::shape_pattern_str(in.shape)));
+    graph_summary = fmt::format("{} nodes; inputs {}; outputs {}", g.nodes.size(), fmt::join(ins, ", "), fmt::join(g.outputs, ", "));
+  }
   if (json) {
     fmt::print("{{\"path\": {}, \"format_version\": \"{}.{}\", \"kind\": \"{}\", \"file_bytes\": {}, \"tensor_bytes\": {}, "
-               "\"under_1gb_limit\": {}, \"crc\": \"{}\", \"graph_bytes\": {}, \"model_config\": {{{}}}, \"metadata\": {{{}}}, "
-               "\"tensors\": [{}]}}\n",
+               "\"under_1gb_limit\": {}, \"crc\": \"{}\", \"graph_bytes\": {}, \"graph_ops\": {{{}}}, \"model_config\": {{{}}}, "
+               "\"metadata\": {{{}}}, \"tensors\": [{}]}}\n",
                json_str(path), c.major_version(), c.minor_version(), c.kind(), c.file_size(), tensor_bytes,
-               c.file_size() < kLimit ? "true" : "false", crc, c.graph().size(), fmt::join(cfg, ", "), fmt::join(meta, ", "),
-               fmt::join(rows, ", "));
+               c.file_size() < kLimit ? "true" : "false", crc, c.graph().size(), fmt::join(op_counts, ", "), fmt::join(cfg, ", "),
+               fmt::join(meta, ", "), fmt::join(rows, ", "));
     return 0;
   }
   fmt::print("{}: y8m {} (format {}.{}), {} bytes ({:.1f} MiB; {} the 1 GB limit), CRCs {}\n", path, c.kind(),
@@ -112,7 +128,10 @@ int inspect_container(const std::string& path, bool json, bool verify) {
              c.file_size() < kLimit ? "under" : "OVER", crc);
   for (const auto& kv : c.model_config()) fmt::print("  config   {} = {}\n", kv.first, kv.second);
   for (const auto& kv : c.metadata()) fmt::print("  metadata {} = {}\n", kv.first, kv.second);
-  if (!c.graph().empty()) fmt::print("  graph    {} bytes\n", c.graph().size());
+  if (!c.graph().empty()) {
+    fmt::print("  graph    {} ({} bytes)\n", graph_summary, c.graph().size());
+    fmt::print("  ops      {}\n", fmt::join(op_counts, ", "));
+  }
   for (const auto& t : c.tensors())
     fmt::print("  tensor   {:<48} {:>4} {:<22} {:>12} bytes{}\n", t.name, y8m::engine::dtype_name(t.tensor.dtype()),
                y8m::engine::shape_str(t.tensor.shape()), t.tensor.nbytes(),
