@@ -1,9 +1,10 @@
-// y8m-average: element-wise mean of the weights of same-architecture models (weights_average.py, which
-// has a syntax error in the original, SPEC §12.2), with its argparse command line:
+// y8m-average: element-wise mean of the weights of same-architecture models (weights_average.py,
+// which has a syntax error in the original, SPEC §12.2), with its argparse command line:
 //   y8m-average --models run1/inference_model.y8m run2/inference_model.y8m --save_folder avg
-// Inputs are archives (the output is <save_folder>/inference_model.y8m, same graph) or checkpoints (the
-// output is <save_folder>/model.ckpt-<step>.y8m without optimizer state). Batch-norm statistics are
-// averaged too. Different architectures, tensor sets or quantized (integer) tensors are refused.
+// Inputs are archives (the output is <save_folder>/inference_model.y8m, same graph) or checkpoints
+// (the output is <save_folder>/model.ckpt-<step>.y8m without optimizer state). Batch-norm
+// statistics are averaged too. Different architectures, tensor sets or quantized (integer) tensors
+// are refused.
 #include "apps/common/flags.h"
 #include "apps/common/list_args.h"
 #include "engine/error.h"
@@ -32,11 +33,11 @@ int average() {
   const pipeline::Averaged avg = pipeline::average_models(paths);
   const bool checkpoint = avg.contents.kind == "checkpoint";
   std::filesystem::create_directories(folder);
-  const std::string dest =
-      checkpoint ? fmt::format("{}/model.ckpt-{}.y8m", folder, avg.step) : folder + "/inference_model.y8m";
+  const std::string dest = checkpoint ? fmt::format("{}/model.ckpt-{}.y8m", folder, avg.step)
+                                      : folder + "/inference_model.y8m";
   io::write_container(dest, avg.contents);
-  std::printf("y8m-average: averaged %zu %ss (%zu tensors) into %s\n", paths.size(), avg.contents.kind.c_str(),
-              avg.contents.tensors.size(), dest.c_str());
+  std::printf("y8m-average: averaged %zu %ss (%zu tensors) into %s\n", paths.size(),
+              avg.contents.kind.c_str(), avg.contents.tensors.size(), dest.c_str());
   return 0;
 }
 

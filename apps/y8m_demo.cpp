@@ -1,8 +1,9 @@
-// y8m-demo: trains a small frame-level classifier with the engine on a built-in synthetic multi-label
-// problem shaped like YouTube-8M in miniature (uint8 frames, padding, multi-hot labels), and prints the
-// loss going down. It exercises the path every real model takes: fused frame preparation, pooling over
-// valid frames, matmul layers, sigmoid probabilities, the cross-entropy of SPEC §6.2 and TF-form Adam with
-// per-tensor clipping. Exit status 1 if the loss did not fall by half.
+// y8m-demo: trains a small frame-level classifier with the engine on a built-in synthetic
+// multi-label problem shaped like YouTube-8M in miniature (uint8 frames, padding, multi-hot
+// labels), and prints the loss going down. It exercises the path every real model takes: fused
+// frame preparation, pooling over valid frames, matmul layers, sigmoid probabilities, the
+// cross-entropy of SPEC §6.2 and TF-form Adam with per-tensor clipping. Exit status 1 if the loss
+// did not fall by half.
 #include "apps/common/flags.h"
 #include "autograd/module.h"
 #include "autograd/optim.h"
@@ -33,8 +34,8 @@ namespace {
 
 using autograd::Module;
 
-// The synthetic task: each class has a prototype direction; a video's frames are the sum of its labels'
-// prototypes plus noise, quantized like YouTube-8M features (clip to [-2, 2], 8 bits).
+// The synthetic task: each class has a prototype direction; a video's frames are the sum of its
+// labels' prototypes plus noise, quantized like YouTube-8M features (clip to [-2, 2], 8 bits).
 struct Task {
   int classes, features, frames;
   std::vector<float> prototypes;  // [classes, features]
@@ -52,7 +53,8 @@ Batch make_batch(const Task& task, int batch, engine::Generator& gen) {
   engine::fill_uniform(u, gen);
   Tensor noise = Tensor::empty({B, T, F});
   engine::fill_normal(noise, gen, 0.0, 0.5);
-  Batch b{Tensor::zeros({B, T, F}, DType::u8), Tensor::empty({B}, DType::i32), Tensor::zeros({B, V})};
+  Batch b{Tensor::zeros({B, T, F}, DType::u8), Tensor::empty({B}, DType::i32),
+          Tensor::zeros({B, V})};
   const float* up = u.data<float>();
   for (int i = 0; i < B; ++i) {
     // 1-2 labels, a long-tailed class choice (u^2 favours small class ids).
@@ -68,8 +70,10 @@ Batch make_batch(const Task& task, int batch, engine::Generator& gen) {
     for (int t = 0; t < std::min(n, T); ++t) {
       for (int f = 0; f < F; ++f) {
         float x = noise.data<float>()[(static_cast<int64_t>(i) * T + t) * F + f];
-        for (int l = 0; l < n_labels; ++l) x += task.prototypes[static_cast<size_t>(labels[l] * F + f)];
-        const float q = std::nearbyint((std::clamp(x, -2.f, 2.f) - ops::kDequantBias) / ops::kDequantScale);
+        for (int l = 0; l < n_labels; ++l)
+          x += task.prototypes[static_cast<size_t>(labels[l] * F + f)];
+        const float q =
+            std::nearbyint((std::clamp(x, -2.f, 2.f) - ops::kDequantBias) / ops::kDequantScale);
         b.frames.data<uint8_t>()[(static_cast<int64_t>(i) * T + t) * F + f] =
             static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
       }
@@ -88,10 +92,10 @@ class DemoModel : public Module {
     b2_ = register_parameter("logistic_biases", Tensor::zeros({V}));
   }
   Tensor forward(const Tensor& frames, const Tensor& num_frames) const {
-    Tensor x = ops::prepare_frames(frames, num_frames);            // [B, T, F], padding = 0
+    Tensor x = ops::prepare_frames(frames, num_frames);  // [B, T, F], padding = 0
     Tensor n = num_frames.to(Device::cpu()).to(DType::f32);
     n = Tensor::from_vector(clamp_min1(n.to_vector<float>()), {n.numel(), 1}).to(frames.device());
-    Tensor pooled = ops::div(ops::sum(x, 1), n);                   // mean over valid frames
+    Tensor pooled = ops::div(ops::sum(x, 1), n);  // mean over valid frames
     Tensor h = ops::relu(ops::add(ops::matmul(pooled, w1_), b1_));
     return ops::sigmoid(ops::add(ops::matmul(h, w2_), b2_));
   }
@@ -123,11 +127,15 @@ double hit_at_one(const Tensor& probs, const Tensor& labels) {
 
 int run() {
   const std::string dev_name = absl::GetFlag(FLAGS_device);
-  const Device device = dev_name.empty() ? engine::default_device() : engine::device_from_name(dev_name);
+  const Device device =
+      dev_name.empty() ? engine::default_device() : engine::device_from_name(dev_name);
   const int steps = absl::GetFlag(FLAGS_steps), B = absl::GetFlag(FLAGS_batch_size);
   Y8M_CHECK(steps > 0 && B > 0, "--steps and --batch_size must be positive");
   engine::Generator gen(absl::GetFlag(FLAGS_seed));
-  Task task{absl::GetFlag(FLAGS_num_classes), absl::GetFlag(FLAGS_feature_size), absl::GetFlag(FLAGS_max_frames), {}};
+  Task task{absl::GetFlag(FLAGS_num_classes),
+            absl::GetFlag(FLAGS_feature_size),
+            absl::GetFlag(FLAGS_max_frames),
+            {}};
   Tensor protos = Tensor::empty({task.classes, task.features});
   engine::fill_normal(protos, gen, 0.0, 0.6);
   task.prototypes = protos.to_vector<float>();
@@ -138,7 +146,8 @@ int run() {
   opt.clip_norm = absl::GetFlag(FLAGS_clip_gradient_norm);
   autograd::Adam adam(model.named_parameters(), opt);
   fmt::print("y8m-demo: {} parameters on {}, {} classes, {} features x {} frames, batch {}\n",
-             model.num_parameter_elements(), device.str(), task.classes, task.features, task.frames, B);
+             model.num_parameter_elements(), device.str(), task.classes, task.features, task.frames,
+             B);
 
   double first_loss = -1, last_loss = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -153,7 +162,8 @@ int run() {
     last_loss = loss.item<float>();
     if (first_loss < 0) first_loss = last_loss;
     if (step == 1 || step % 25 == 0 || step == steps) {
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       fmt::print("step {:4d}  loss {:8.4f}  hit@1 {:.3f}  {:8.0f} examples/s\n", step, last_loss,
                  hit_at_one(probs, batch.labels), step * static_cast<double>(B) / secs);
       std::fflush(stdout);
@@ -169,6 +179,7 @@ int run() {
 }  // namespace y8m
 
 int main(int argc, char** argv) {
-  y8m::apps::parse_flags(argc, argv, "Trains a small classifier on synthetic YouTube-8M-like data.");
+  y8m::apps::parse_flags(argc, argv,
+                         "Trains a small classifier on synthetic YouTube-8M-like data.");
   return y8m::apps::run_app("y8m-demo", y8m::run);
 }

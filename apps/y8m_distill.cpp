@@ -1,6 +1,7 @@
 // y8m-distill: prepare_distill_dataset.py (SPEC §8.1). Runs a teacher archive (a single model or an
 // ensemble) over frame-level records and writes distillation records with its predictions:
-//   y8m-distill --model_file=ens/inference_model.y8m --input_data_pattern="/data/frame/train*.tfrecord"
+//   y8m-distill --model_file=ens/inference_model.y8m
+//   --input_data_pattern="/data/frame/train*.tfrecord"
 //       --output_dir=/data/distill --batch_size=128 --file_size=512
 // Any --file_size works (the original asserted it was a multiple of the batch size).
 #include "apps/common/app_flags.h"
@@ -12,15 +13,18 @@
 #include <cstdio>
 
 ABSL_FLAG(std::string, model_file, "", "teacher archive (.y8m)");
-ABSL_FLAG(std::string, input_data_pattern, "", "comma-separated glob patterns of frame-level records");
-ABSL_FLAG(std::string, output_dir, "", "folder to create for predictions-NNNNN.tfrecord (must not exist)");
+ABSL_FLAG(std::string, input_data_pattern, "",
+          "comma-separated glob patterns of frame-level records");
+ABSL_FLAG(std::string, output_dir, "",
+          "folder to create for predictions-NNNNN.tfrecord (must not exist)");
 ABSL_FLAG(int, batch_size, 256, "examples per teacher batch");
 ABSL_FLAG(int64_t, file_size, 512, "examples per output file");
 ABSL_FLAG(int, num_readers, 1, "reader threads (1 keeps the input order)");
 ABSL_FLAG(std::string, input_feature_names, "", "unused (original flag)");
 ABSL_FLAG(std::string, input_feature_sizes, "", "unused (original flag)");
 ABSL_FLAG(std::string, prediction_feature_names, "", "unused (original flag)");
-ABSL_FLAG(std::string, corrupt_records, "fail", "fail: stop at a corrupt record; skip: skip and count it");
+ABSL_FLAG(std::string, corrupt_records, "fail",
+          "fail: stop at a corrupt record; skip: skip and count it");
 
 namespace {
 
@@ -39,15 +43,17 @@ int distill() {
   o.device = apps::device_from_flag();
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
   const auto r = pipeline::write_distill_dataset(o, stdout);
-  std::printf("y8m-distill: wrote %lld videos in %lld files to %s\n", static_cast<long long>(r.examples),
-              static_cast<long long>(r.files), o.output_dir.c_str());
+  std::printf("y8m-distill: wrote %lld videos in %lld files to %s\n",
+              static_cast<long long>(r.examples), static_cast<long long>(r.files),
+              o.output_dir.c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto rest = y8m::apps::parse_flags(argc, argv, "Writes a distillation dataset (prepare_distill_dataset.py's flags).");
+  const auto rest = y8m::apps::parse_flags(
+      argc, argv, "Writes a distillation dataset (prepare_distill_dataset.py's flags).");
   if (!rest.empty()) {
     std::fprintf(stderr, "y8m-distill: unexpected argument '%s'\n", rest[0].c_str());
     return 1;

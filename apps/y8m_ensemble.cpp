@@ -3,7 +3,8 @@
 //   y8m-ensemble --models a/inference_model.y8m b/inference_model.y8m c/inference_model.y8m \
 //                --weights 0.3333 0.3333 0.3334 --save_folder ensemble
 // The weights must sum to 1 within 1e-4 and the save folder must not exist. The result is a normal
-// archive (<save_folder>/inference_model.y8m) that y8m-infer and y8m-eval --model use like any other.
+// archive (<save_folder>/inference_model.y8m) that y8m-infer and y8m-eval --model use like any
+// other.
 #include "apps/common/flags.h"
 #include "apps/common/list_args.h"
 #include "engine/error.h"
@@ -19,7 +20,8 @@ char** g_argv;
 
 int ensemble() {
   using namespace y8m;
-  const apps::ListArgs a = apps::parse_list_args(g_argc, g_argv, {"models", "weights"}, {"save_folder"});
+  const apps::ListArgs a =
+      apps::parse_list_args(g_argc, g_argv, {"models", "weights"}, {"save_folder"});
   Y8M_CHECK(a.lists.count("models"), "--models: give the archives to merge");
   Y8M_CHECK(a.lists.count("weights"), "--weights: give one weight per model");
   Y8M_CHECK(a.values.count("save_folder"), "--save_folder: required");
@@ -35,7 +37,8 @@ int ensemble() {
     Y8M_CHECK(used == w.size() && !w.empty(), "--weights: '{}' is not a number", w);
     weights.push_back(v);
   }
-  const std::string path = pipeline::write_ensemble(a.lists.at("models"), weights, a.values.at("save_folder"));
+  const std::string path =
+      pipeline::write_ensemble(a.lists.at("models"), weights, a.values.at("save_folder"));
   std::printf("y8m-ensemble: merged %zu models into %s (%.1f MB)\n", weights.size(), path.c_str(),
               std::filesystem::file_size(path) / 1e6);
   return 0;

@@ -1,5 +1,5 @@
-// y8m-eval: eval.py's command line (SPEC §9). The architecture comes from the checkpoint; architecture
-// flags are accepted and must agree with it.
+// y8m-eval: eval.py's command line (SPEC §9). The architecture comes from the checkpoint;
+// architecture flags are accepted and must agree with it.
 //   y8m-eval --train_dir=run1 --eval_data_pattern="$VALPAT/*.tfrecord" --run_once
 #include "apps/common/app_flags.h"
 #include "pipeline/archive.h"
@@ -13,39 +13,47 @@
 #include <thread>
 
 ABSL_FLAG(std::string, train_dir, "/tmp/yt8m_model/", "folder with the checkpoints to evaluate");
-ABSL_FLAG(std::string, eval_data_pattern, "", "comma-separated glob patterns of evaluation TFRecords");
+ABSL_FLAG(std::string, eval_data_pattern, "",
+          "comma-separated glob patterns of evaluation TFRecords");
 ABSL_FLAG(int, batch_size, 1024, "examples per batch");
 ABSL_FLAG(int, num_readers, 8, "reader threads (1 keeps the exact file order)");
-ABSL_FLAG(bool, run_once, false, "evaluate the newest checkpoint once and exit (else poll for new ones)");
+ABSL_FLAG(bool, run_once, false,
+          "evaluate the newest checkpoint once and exit (else poll for new ones)");
 ABSL_FLAG(int, top_k, 20, "predictions per video entering GAP and mAP");
 ABSL_FLAG(int, n_rounds, 1, "average this many predictions per video (independent frame samples)");
-ABSL_FLAG(bool, use_EMA, false, "evaluate the EMA shadow weights (checkpoints of --ema_source runs)");
-ABSL_FLAG(bool, build_only, false, "export <train_dir>/inference_model.y8m from the newest checkpoint and exit");
+ABSL_FLAG(bool, use_EMA, false,
+          "evaluate the EMA shadow weights (checkpoints of --ema_source runs)");
+ABSL_FLAG(bool, build_only, false,
+          "export <train_dir>/inference_model.y8m from the newest checkpoint and exit");
 ABSL_FLAG(double, poll_secs, 60, "seconds between looks for a new checkpoint (without --run_once)");
-ABSL_FLAG(std::string, corrupt_records, "fail", "fail: stop at a corrupt record; skip: skip and count it");
+ABSL_FLAG(std::string, corrupt_records, "fail",
+          "fail: stop at a corrupt record; skip: skip and count it");
 
 namespace {
 
-// eval.py --build_only: the newest checkpoint's eval-mode graph with --sample_all and --n_rounds baked
-// in, as <train_dir>/inference_model.y8m (SPEC §9.1).
+// eval.py --build_only: the newest checkpoint's eval-mode graph with --sample_all and --n_rounds
+// baked in, as <train_dir>/inference_model.y8m (SPEC §9.1).
 int build_only() {
   using namespace y8m;
   const std::string dir = absl::GetFlag(FLAGS_train_dir);
   std::vector<std::string> broken;
   const std::string ckpt = pipeline::latest_valid_checkpoint(dir, &broken);
-  for (const auto& b : broken) std::fprintf(stderr, "warning: skipping checkpoint: %s\n", b.c_str());
+  for (const auto& b : broken)
+    std::fprintf(stderr, "warning: skipping checkpoint: %s\n", b.c_str());
   Y8M_CHECK(!ckpt.empty(), "--train_dir: no valid checkpoint (model.ckpt-<step>.y8m) in '{}'", dir);
   pipeline::ExportOptions eo;
   eo.n_rounds = absl::GetFlag(FLAGS_n_rounds);
   eo.use_ema = absl::GetFlag(FLAGS_use_EMA);
-  if (apps::explicit_flags().count("sample_all")) eo.sample_all = apps::model_config_from_flags().sample_all;
+  if (apps::explicit_flags().count("sample_all"))
+    eo.sample_all = apps::model_config_from_flags().sample_all;
   for (const auto& [name, value] : apps::explicit_model_flags())
     if (name != "sample_all") eo.metadata["flag." + name] = value;
   const std::string out = dir + "/inference_model.y8m";
   pipeline::export_checkpoint(ckpt, out, eo, apps::device_from_flag());
   std::printf("y8m-eval: exported %s (%s%s, n_rounds %d) to %s (%.1f MB)\n", ckpt.c_str(),
-              eo.use_ema ? "EMA weights" : "weights", eo.sample_all.value_or(false) ? ", sample_all" : "", eo.n_rounds,
-              out.c_str(), std::filesystem::file_size(out) / 1e6);
+              eo.use_ema ? "EMA weights" : "weights",
+              eo.sample_all.value_or(false) ? ", sample_all" : "", eo.n_rounds, out.c_str(),
+              std::filesystem::file_size(out) / 1e6);
   return 0;
 }
 
@@ -65,10 +73,12 @@ int eval() {
   o.explicit_model_flags = apps::explicit_model_flags();
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
   o.use_ema = absl::GetFlag(FLAGS_use_EMA);
-  // --model=ARCHIVE (eval_custom.py) evaluates an archive; --model=ClassName is an architecture flag.
+  // --model=ARCHIVE (eval_custom.py) evaluates an archive; --model=ClassName is an architecture
+  // flag.
   const std::string model = apps::model_config_from_flags().model;
   if (apps::explicit_flags().count("model") &&
-      (std::filesystem::is_regular_file(model) || model.size() > 4 && model.substr(model.size() - 4) == ".y8m")) {
+      (std::filesystem::is_regular_file(model) ||
+       model.size() > 4 && model.substr(model.size() - 4) == ".y8m")) {
     o.model_archive = model;
     o.explicit_model_flags.erase("model");
     pipeline::run_eval(o, stdout);  // an archive does not change: one evaluation
@@ -92,7 +102,8 @@ int eval() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto rest = y8m::apps::parse_flags(argc, argv, "Evaluates YouTube-8M checkpoints (eval.py's flags).");
+  const auto rest =
+      y8m::apps::parse_flags(argc, argv, "Evaluates YouTube-8M checkpoints (eval.py's flags).");
   if (!rest.empty()) {
     std::fprintf(stderr, "y8m-eval: unexpected argument '%s'\n", rest[0].c_str());
     return 1;

@@ -1,5 +1,5 @@
-// y8m-synth: writes a learnable synthetic YouTube-8M dataset in the real TFRecord format (io/synth.h
-// documents the generative model). Example:
+// y8m-synth: writes a learnable synthetic YouTube-8M dataset in the real TFRecord format
+// (io/synth.h documents the generative model). Example:
 //   y8m-synth --preset=quickstart --output_dir=/tmp/yt8m
 #include "apps/common/flags.h"
 #include "io/synth.h"
@@ -11,7 +11,8 @@
 #include <cstdio>
 
 ABSL_FLAG(std::string, output_dir, "", "folder to create (must not exist)");
-ABSL_FLAG(std::string, preset, "", "quickstart (a small model learns it on 2 CPU cores in minutes), tiny, default");
+ABSL_FLAG(std::string, preset, "",
+          "quickstart (a small model learns it on 2 CPU cores in minutes), tiny, default");
 ABSL_FLAG(int, num_classes, -1, "classes in the vocabulary (default 3862)");
 ABSL_FLAG(int64_t, train_videos, -1, "videos in the train split");
 ABSL_FLAG(int64_t, validate_videos, -1, "videos in the validate split");
@@ -52,8 +53,10 @@ int run() {
   const auto t0 = std::chrono::steady_clock::now();
   const auto s = y8m::io::write_synth_dataset(o);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fmt::print("y8m-synth: wrote {} videos ({} frames, {} labels, {} classes) in {} files, {:.1f} MB, to {} in {:.1f} s\n",
-             s.videos, s.frames, s.labels, o.num_classes, s.files, s.bytes / 1e6, o.output_dir, secs);
+  fmt::print(
+      "y8m-synth: wrote {} videos ({} frames, {} labels, {} classes) in {} files, {:.1f} MB, to {} "
+      "in {:.1f} s\n",
+      s.videos, s.frames, s.labels, o.num_classes, s.files, s.bytes / 1e6, o.output_dir, secs);
   return 0;
 }
 
@@ -61,6 +64,7 @@ int run() {
 
 int main(int argc, char** argv) {
   y8m::apps::parse_flags(argc, argv,
-                         "Writes a synthetic YouTube-8M dataset. Example: y8m-synth --preset=quickstart --output_dir=DIR");
+                         "Writes a synthetic YouTube-8M dataset. Example: y8m-synth "
+                         "--preset=quickstart --output_dir=DIR");
   return y8m::apps::run_app("y8m-synth", run);
 }

@@ -1,20 +1,23 @@
-// y8m-train: train.py's command line (SPEC §5–6). The original README's NetVLAD command runs unchanged
-// but for the executable name (README.md shows it; tests/apps run it).
-// y8m-train-distill (built from this file with Y8M_TRAIN_DISTILL): train_distill.py, the same flags, always
-// on distillation records with MixedCrossEntropyLoss (SPEC §8.2). y8m-train does the same when --loss_lambda
-// is given explicitly (the original's train.py ignored it silently, SPEC §16.13); on ordinary records that is
-// an error.
-//   y8m-train --ema_source=run1/model.ckpt-30000.y8m --ema_halflife=2000 --train_dir=run1_ema ...   (SPEC §7)
+// y8m-train: train.py's command line (SPEC §5–6). The original README's NetVLAD command runs
+// unchanged but for the executable name (README.md shows it; tests/apps run it). y8m-train-distill
+// (built from this file with Y8M_TRAIN_DISTILL): train_distill.py, the same flags, always on
+// distillation records with MixedCrossEntropyLoss (SPEC §8.2). y8m-train does the same when
+// --loss_lambda is given explicitly (the original's train.py ignored it silently, SPEC §16.13); on
+// ordinary records that is an error.
+//   y8m-train --ema_source=run1/model.ckpt-30000.y8m --ema_halflife=2000 --train_dir=run1_ema ...
+//   (SPEC §7)
 #include "apps/common/app_flags.h"
 #include "pipeline/trainer.h"
 
 #include <absl/flags/flag.h>
 
 ABSL_FLAG(std::string, train_dir, "/tmp/yt8m_model/", "folder for checkpoints and event files");
-ABSL_FLAG(std::string, train_data_pattern, "", "comma-separated glob patterns of training TFRecords");
+ABSL_FLAG(std::string, train_data_pattern, "",
+          "comma-separated glob patterns of training TFRecords");
 ABSL_FLAG(bool, start_new_model, false, "delete train_dir first instead of resuming");
 ABSL_FLAG(int, batch_size, 1024, "examples per step");
-ABSL_FLAG(std::string, label_loss, "CrossEntropyLoss", "CrossEntropyLoss, HingeLoss or SoftmaxLoss");
+ABSL_FLAG(std::string, label_loss, "CrossEntropyLoss",
+          "CrossEntropyLoss, HingeLoss or SoftmaxLoss");
 ABSL_FLAG(double, regularization_penalty, 1.0, "multiplier on the L2 regularization terms");
 ABSL_FLAG(double, base_learning_rate, 0.01, "initial learning rate");
 ABSL_FLAG(double, learning_rate_decay, 0.95, "staircase decay factor");
@@ -25,16 +28,20 @@ ABSL_FLAG(int, num_readers, 8, "reader threads");
 ABSL_FLAG(std::string, optimizer, "AdamOptimizer", "only AdamOptimizer (TF form) is implemented");
 ABSL_FLAG(double, clip_gradient_norm, 1.0, "per-tensor gradient clipping norm (0: off)");
 ABSL_FLAG(int, export_model_steps, 1000, "unused (the original's export is disabled)");
-ABSL_FLAG(bool, incl_val, false, "also train on the files matching the pattern with 'train' replaced by 'validate'");
+ABSL_FLAG(bool, incl_val, false,
+          "also train on the files matching the pattern with 'train' replaced by 'validate'");
 ABSL_FLAG(double, save_model_secs, 900, "seconds between checkpoints");
 ABSL_FLAG(int, keep_checkpoint_max, 0, "checkpoints kept (0: all, as the original)");
-ABSL_FLAG(std::string, ema_source, "",
-          "EMA fine-tuning: start from this checkpoint or model archive (train_dir must not exist)");
+ABSL_FLAG(
+    std::string, ema_source, "",
+    "EMA fine-tuning: start from this checkpoint or model archive (train_dir must not exist)");
 ABSL_FLAG(double, ema_halflife, 3000.0, "EMA decay = 1 - 1/ema_halflife (the README uses 2000)");
 ABSL_FLAG(double, loss_lambda, 0.5,
-          "distillation: weight of the teacher in lambda*BCE(teacher) + (1-lambda)*BCE(labels); giving it to "
+          "distillation: weight of the teacher in lambda*BCE(teacher) + (1-lambda)*BCE(labels); "
+          "giving it to "
           "y8m-train reads the data as distillation records");
-ABSL_FLAG(std::string, corrupt_records, "fail", "fail: stop at a corrupt record; skip: skip and count it");
+ABSL_FLAG(std::string, corrupt_records, "fail",
+          "fail: stop at a corrupt record; skip: skip and count it");
 
 namespace {
 
@@ -48,7 +55,8 @@ constexpr const char* kApp = "y8m-train";
 
 int train() {
   using namespace y8m;
-  Y8M_CHECK(absl::GetFlag(FLAGS_optimizer) == "AdamOptimizer", "--optimizer: only AdamOptimizer is implemented, got '{}'",
+  Y8M_CHECK(absl::GetFlag(FLAGS_optimizer) == "AdamOptimizer",
+            "--optimizer: only AdamOptimizer is implemented, got '{}'",
             absl::GetFlag(FLAGS_optimizer));
   Y8M_CHECK(!absl::GetFlag(FLAGS_train_data_pattern).empty(), "--train_data_pattern: required");
   pipeline::TrainOptions o;
@@ -94,7 +102,8 @@ int main(int argc, char** argv) {
       kDistillApp ? "Trains a YouTube-8M model on distillation records (train_distill.py's flags)."
                   : "Trains a YouTube-8M model (train.py's flags).");
   if (!rest.empty()) {
-    std::fprintf(stderr, "%s: unexpected argument '%s' (flags are --name=value)\n", kApp, rest[0].c_str());
+    std::fprintf(stderr, "%s: unexpected argument '%s' (flags are --name=value)\n", kApp,
+                 rest[0].c_str());
     return 1;
   }
   y8m::apps::note_num_gpu(kApp);

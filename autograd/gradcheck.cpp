@@ -18,8 +18,9 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
                           const std::vector<Tensor>& inputs, const GradcheckOptions& opts) {
   GradcheckResult res;
   for (const Tensor& in : inputs) {
-    Y8M_CHECK(!in.defined() || (in.device().is_cpu() && (in.dtype() == DType::f64 || !requires_grad(in))),
-              "gradcheck: differentiable inputs must be f64 CPU tensors, got {}", in.str());
+    Y8M_CHECK(
+        !in.defined() || (in.device().is_cpu() && (in.dtype() == DType::f64 || !requires_grad(in))),
+        "gradcheck: differentiable inputs must be f64 CPU tensors, got {}", in.str());
   }
   // Analytic Jacobian, one row per output element.
   Tensor out = fn(inputs);
@@ -29,7 +30,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   std::vector<std::vector<std::vector<double>>> analytic(inputs.size());  // [input][out][elem]
   for (size_t k = 0; k < inputs.size(); ++k)
     if (inputs[k].defined() && requires_grad(inputs[k]))
-      analytic[k].assign(static_cast<size_t>(n_out), std::vector<double>(static_cast<size_t>(inputs[k].numel()), 0.0));
+      analytic[k].assign(static_cast<size_t>(n_out),
+                         std::vector<double>(static_cast<size_t>(inputs[k].numel()), 0.0));
   if (!requires_grad(out)) {
     res.ok = false;
     res.message = "output does not depend on any input that requires grad";
@@ -45,8 +47,9 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       if (analytic[k].empty()) continue;
       Tensor g = grad(inputs[k]);
       if (!g.defined()) continue;  // no path: zero row
-      Y8M_CHECK(g.shape() == inputs[k].shape(), "gradcheck: gradient of input {} has shape {}, input {}",
-                k, engine::shape_str(g.shape()), inputs[k].str());
+      Y8M_CHECK(g.shape() == inputs[k].shape(),
+                "gradcheck: gradient of input {} has shape {}, input {}", k,
+                engine::shape_str(g.shape()), inputs[k].str());
       const double* gp = g.data<double>();
       std::copy(gp, gp + g.numel(), analytic[k][static_cast<size_t>(o)].begin());
     }
@@ -71,7 +74,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       for (int64_t o = 0; o < n_out && !kink; ++o) {
         const double right = (fp[o] - f0[o]) / opts.eps;
         const double left = (f0[o] - fm[o]) / opts.eps;
-        kink = std::fabs(right - left) > opts.kink_tol * std::max(1.0, std::fabs(right) + std::fabs(left));
+        kink = std::fabs(right - left) >
+               opts.kink_tol * std::max(1.0, std::fabs(right) + std::fabs(left));
       }
       if (kink) {
         ++res.skipped;
@@ -84,16 +88,19 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
         ++res.checked;
         if (!(std::fabs(ana - num) <= opts.atol + opts.rtol * std::fabs(num))) {
           res.ok = false;
-          res.message = fmt::format("input {} element {}, output element {}: analytic {:.10g} vs numeric {:.10g}",
-                                    k, j, o, ana, num);
+          res.message = fmt::format(
+              "input {} element {}, output element {}: analytic {:.10g} vs numeric {:.10g}", k, j,
+              o, ana, num);
           return res;
         }
       }
     }
-    if (n_in > 0 && static_cast<double>(skipped_here) > opts.max_skipped_fraction * static_cast<double>(n_in)) {
+    if (n_in > 0 &&
+        static_cast<double>(skipped_here) > opts.max_skipped_fraction * static_cast<double>(n_in)) {
       res.ok = false;
-      res.message = fmt::format("input {}: {} of {} elements sit on kinks; choose other test values",
-                                k, skipped_here, n_in);
+      res.message =
+          fmt::format("input {}: {} of {} elements sit on kinks; choose other test values", k,
+                      skipped_here, n_in);
       return res;
     }
   }

@@ -1,7 +1,7 @@
-// Finite-difference gradient check (tests only). For f(inputs) -> output, compares the full Jacobian
-// computed by backward (one backward per output element) against central differences in double on the
-// CPU. An input element where the left and right one-sided differences disagree sits on a kink (relu at
-// 0, max ties) and is skipped, as Caffe's checker does.
+// Finite-difference gradient check (tests only). For f(inputs) -> output, compares the full
+// Jacobian computed by backward (one backward per output element) against central differences in
+// double on the CPU. An input element where the left and right one-sided differences disagree sits
+// on a kink (relu at 0, max ties) and is skipped, as Caffe's checker does.
 #pragma once
 #include "autograd/autograd_layer.h"
 
@@ -14,8 +14,8 @@
 namespace y8m::autograd {
 
 struct GradcheckOptions {
-  double eps = 1e-6;     // perturbation
-  double atol = 1e-6;    // |analytic - numeric| <= atol + rtol * |numeric|   (STYLE.md)
+  double eps = 1e-6;   // perturbation
+  double atol = 1e-6;  // |analytic - numeric| <= atol + rtol * |numeric|   (STYLE.md)
   double rtol = 1e-5;
   double kink_tol = 1e-3;  // one-sided slopes differing by more than this (relative) mark a kink
   double max_skipped_fraction = 0.5;  // fail if more input elements than this are kinks

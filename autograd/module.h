@@ -1,7 +1,8 @@
-// Module / Parameter tree. A module owns named parameters (trainable leaves), named buffers (state such
-// as BN moving statistics, saved but not trained) and named submodules. Names are hierarchical with
-// '/' separators and stable across runs ("video_VLAD/cluster_weights"), so checkpoints and archives map
-// tensors by name. Order is registration order.
+// Module / Parameter tree. A module owns named parameters (trainable leaves), named buffers (state
+// such as BN moving statistics, saved but not trained) and named submodules. Names are hierarchical
+// with
+// '/' separators and stable across runs ("video_VLAD/cluster_weights"), so checkpoints and archives
+// map tensors by name. Order is registration order.
 #pragma once
 #include "autograd/autograd_layer.h"
 
@@ -35,7 +36,8 @@ class Module {
   // Moves every parameter and buffer to `device` (parameters stay leaves that require grad).
   void to(Device device);
   void zero_grad();
-  // Replaces the value of the parameter or buffer `name` (a hierarchical name) with a copy of `value`.
+  // Replaces the value of the parameter or buffer `name` (a hierarchical name) with a copy of
+  // `value`.
   void load_tensor(const std::string& name, const Tensor& value);
 
  protected:

@@ -24,15 +24,16 @@ double sum_squares_cpu(const T* g, int64_t n) {
   std::vector<double> part(static_cast<size_t>(chunks), 0.0);
   engine::parallel_for(0, chunks, 1, [&](int64_t b, int64_t e) {
     for (int64_t c = b; c < e; ++c) {
-      // Eight interleaved partial sums (a fixed order): a dependency chain per lane the compiler can
-      // vectorize without reassociating.
+      // Eight interleaved partial sums (a fixed order): a dependency chain per lane the compiler
+      // can vectorize without reassociating.
       double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       const int64_t lo = c * kChunk, hi = std::min(n, (c + 1) * kChunk);
       int64_t i = lo;
       for (; i + 8 <= hi; i += 8)
         for (int k = 0; k < 8; ++k) acc[k] += double(g[i + k]) * g[i + k];
       for (; i < hi; ++i) acc[0] += double(g[i]) * g[i];
-      part[static_cast<size_t>(c)] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      part[static_cast<size_t>(c)] =
+          ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     }
   });
   double s = 0;
@@ -44,8 +45,8 @@ template <class T>
 void adam_cpu(T* p, const T* g, T* m, T* v, int64_t n, T clip, T denom, bool do_clip, T alpha, T b1,
               T b2, T eps) {
   const T one_m_b1 = T(1) - b1, one_m_b2 = T(1) - b2;
-  // Separate loops for the clipped and unclipped cases and restrict-qualified pointers: the compiler
-  // vectorizes the update (sqrt and division included), which is memory-bound.
+  // Separate loops for the clipped and unclipped cases and restrict-qualified pointers: the
+  // compiler vectorizes the update (sqrt and division included), which is memory-bound.
   engine::parallel_for(0, n, 1 << 14, [&](int64_t b, int64_t e) {
     T* __restrict pp = p;
     const T* __restrict gp = g;
@@ -68,14 +69,11 @@ void adam_cpu(T* p, const T* g, T* m, T* v, int64_t n, T clip, T denom, bool do_
 
 }  // namespace
 
-
 Adam::Adam(NamedTensors params, AdamOptions opts)
-    : params_(std::move(params)),
-      opts_(opts),
-      beta1_power_(1.f),
-      beta2_power_(1.f) {
-  Y8M_CHECK(opts_.beta1 >= 0 && opts_.beta1 < 1 && opts_.beta2 >= 0 && opts_.beta2 < 1 && opts_.eps >= 0,
-            "adam: bad options beta1={} beta2={} eps={}", opts_.beta1, opts_.beta2, opts_.eps);
+    : params_(std::move(params)), opts_(opts), beta1_power_(1.f), beta2_power_(1.f) {
+  Y8M_CHECK(
+      opts_.beta1 >= 0 && opts_.beta1 < 1 && opts_.beta2 >= 0 && opts_.beta2 < 1 && opts_.eps >= 0,
+      "adam: bad options beta1={} beta2={} eps={}", opts_.beta1, opts_.beta2, opts_.eps);
   for (auto& kv : params_) {
     const Tensor& p = kv.second;
     Y8M_CHECK(p.dtype() == DType::f32 || (p.dtype() == DType::f64 && p.device().is_cpu()),
@@ -106,15 +104,20 @@ void Adam::step(double lr) {
       const int64_t n = p.numel();
       if (p.dtype() == DType::f32) {
         const float clip = static_cast<float>(opts_.clip_norm);
-        const float denom = do_clip ? std::max(static_cast<float>(std::sqrt(sum_squares_cpu(g.data<float>(), n))), clip) : 1.f;
-        adam_cpu<float>(p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(), n,
-                        clip, denom, do_clip, alpha, static_cast<float>(opts_.beta1),
+        const float denom =
+            do_clip
+                ? std::max(static_cast<float>(std::sqrt(sum_squares_cpu(g.data<float>(), n))), clip)
+                : 1.f;
+        adam_cpu<float>(p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(),
+                        n, clip, denom, do_clip, alpha, static_cast<float>(opts_.beta1),
                         static_cast<float>(opts_.beta2), static_cast<float>(opts_.eps));
       } else {
         const double clip = opts_.clip_norm;
-        const double denom = do_clip ? std::max(std::sqrt(sum_squares_cpu(g.data<double>(), n)), clip) : 1.0;
-        adam_cpu<double>(p.data<double>(), g.data<double>(), m_[k].data<double>(), v_[k].data<double>(), n,
-                         clip, denom, do_clip, alpha, opts_.beta1, opts_.beta2, opts_.eps);
+        const double denom =
+            do_clip ? std::max(std::sqrt(sum_squares_cpu(g.data<double>(), n)), clip) : 1.0;
+        adam_cpu<double>(p.data<double>(), g.data<double>(), m_[k].data<double>(),
+                         v_[k].data<double>(), n, clip, denom, do_clip, alpha, opts_.beta1,
+                         opts_.beta2, opts_.eps);
       }
     }
     return;
@@ -129,16 +132,19 @@ void Adam::step(double lr) {
     Tensor g = grad(p);
     if (!g.defined() || p.numel() == 0) continue;
     const int32_t t = static_cast<int32_t>(tensors.size());
-    tensors.push_back({p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(), p.numel()});
-    for (int64_t b = 0; b < p.numel(); b += kChunk) chunks.push_back({t, b, std::min(p.numel(), b + kChunk)});
+    tensors.push_back(
+        {p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(), p.numel()});
+    for (int64_t b = 0; b < p.numel(); b += kChunk)
+      chunks.push_back({t, b, std::min(p.numel(), b + kChunk)});
     first_chunk.push_back(static_cast<int>(chunks.size()));
   }
   if (chunks.empty()) return;
   // One upload of all tables, from the engine's pool.
-  const size_t tb = tensors.size() * sizeof(cuda::AdamTensor), cb = chunks.size() * sizeof(cuda::AdamChunk),
-               fb = first_chunk.size() * sizeof(int);
+  const size_t tb = tensors.size() * sizeof(cuda::AdamTensor),
+               cb = chunks.size() * sizeof(cuda::AdamChunk), fb = first_chunk.size() * sizeof(int);
   const size_t off_c = (tb + 255) / 256 * 256, off_f = off_c + (cb + 255) / 256 * 256;
-  const size_t off_p = off_f + (fb + 255) / 256 * 256, off_d = off_p + (chunks.size() * 4 + 255) / 256 * 256;
+  const size_t off_p = off_f + (fb + 255) / 256 * 256,
+               off_d = off_p + (chunks.size() * 4 + 255) / 256 * 256;
   const size_t total = off_d + tensors.size() * 4;
   std::vector<char> host(off_p);
   std::memcpy(host.data(), tensors.data(), tb);
@@ -147,7 +153,8 @@ void Adam::step(double lr) {
   Tensor table = Tensor::empty({static_cast<int64_t>(total)}, DType::u8, dev);
   engine::cuda::set_device(dev.index);
   cudaStream_t s = engine::cuda::compute_stream(dev.index);
-  Y8M_CUDA_CHECK(cudaMemcpyAsync(table.data_ptr(), host.data(), host.size(), cudaMemcpyHostToDevice, s));
+  Y8M_CUDA_CHECK(
+      cudaMemcpyAsync(table.data_ptr(), host.data(), host.size(), cudaMemcpyHostToDevice, s));
   char* base = static_cast<char*>(table.data_ptr());
   cuda::AdamLaunch a;
   a.tensors = reinterpret_cast<const cuda::AdamTensor*>(base);
@@ -211,11 +218,12 @@ double clip_by_norm_(Tensor& g, double max_norm) {
   } else {
 #ifdef Y8M_WITH_CUDA
     engine::check_dtype(g, DType::f32, "clip_by_norm");
-    const int parts = static_cast<int>(std::min<int64_t>(1024, std::max<int64_t>(1, (g.numel() + 4095) / 4096)));
+    const int parts =
+        static_cast<int>(std::min<int64_t>(1024, std::max<int64_t>(1, (g.numel() + 4095) / 4096)));
     Tensor scratch = Tensor::empty({parts + 1}, DType::f32, g.device());
     engine::cuda::set_device(g.device().index);
-    cuda::sum_squares(g.data<float>(), g.numel(), scratch.data<float>() + 1, parts, scratch.data<float>(),
-                      engine::cuda::compute_stream(g.device().index));
+    cuda::sum_squares(g.data<float>(), g.numel(), scratch.data<float>() + 1, parts,
+                      scratch.data<float>(), engine::cuda::compute_stream(g.device().index));
     norm = std::sqrt(static_cast<double>(scratch.slice_rows(0, 1).item<float>()));
 #endif
   }

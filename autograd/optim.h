@@ -2,13 +2,13 @@
 //
 //   g      <- g * clip / max(||g||_2, clip)              for every tensor separately (if clip > 0)
 //   b1p    <- b1p * beta1;  b2p <- b2p * beta2           (float, as TF's beta1_power/beta2_power)
-//   alpha   = lr * sqrt(1 - b2p) / (1 - b1p)             (bias correction folded into the step size)
-//   m      <- m + (g - m) * (1 - beta1)
-//   v      <- v + (g*g - v) * (1 - beta2)
-//   theta  <- theta - (m * alpha) / (sqrt(v) + eps)
+//   alpha   = lr * sqrt(1 - b2p) / (1 - b1p)             (bias correction folded into the step
+//   size) m      <- m + (g - m) * (1 - beta1) v      <- v + (g*g - v) * (1 - beta2) theta  <- theta
+//   - (m * alpha) / (sqrt(v) + eps)
 //
-// On CUDA one step is three launches over all parameters together (per-chunk squared norms, per-tensor
-// clip scales, the fused Adam update), whatever the number of tensors; the result is deterministic.
+// On CUDA one step is three launches over all parameters together (per-chunk squared norms,
+// per-tensor clip scales, the fused Adam update), whatever the number of tensors; the result is
+// deterministic.
 #pragma once
 #include "autograd/autograd_layer.h"
 
@@ -29,14 +29,14 @@ class Adam {
  public:
   // Parameters must be f32 (or f64 on the CPU) leaves on one device.
   Adam(NamedTensors params, AdamOptions opts = {});
-  // One update at learning rate `lr`. Parameters without a gradient are left alone (as in TF), but the
-  // step count advances.
+  // One update at learning rate `lr`. Parameters without a gradient are left alone (as in TF), but
+  // the step count advances.
   void step(double lr);
   int64_t step_count() const { return step_; }
   const AdamOptions& options() const { return opts_; }
 
-  // Optimizer state for checkpoints: TF slot names "<param>/Adam" (m) and "<param>/Adam_1" (v), plus
-  // "beta1_power", "beta2_power" (f32 scalars) and the step count.
+  // Optimizer state for checkpoints: TF slot names "<param>/Adam" (m) and "<param>/Adam_1" (v),
+  // plus "beta1_power", "beta2_power" (f32 scalars) and the step count.
   NamedTensors state() const;
   void load_state(const NamedTensors& state, int64_t step);
 

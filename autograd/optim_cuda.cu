@@ -1,7 +1,7 @@
 // Multi-tensor Adam with per-tensor clipping (formulas in autograd/optim.h). Each block handles one
-// chunk of one tensor. Reductions are two-pass in a fixed order, so results do not depend on timing.
-// The __f*_rn intrinsics keep nvcc from contracting into FMAs, matching the CPU reference bit for bit
-// in the update (norms may differ in the last bits from the CPU's summation order).
+// chunk of one tensor. Reductions are two-pass in a fixed order, so results do not depend on
+// timing. The __f*_rn intrinsics keep nvcc from contracting into FMAs, matching the CPU reference
+// bit for bit in the update (norms may differ in the last bits from the CPU's summation order).
 #include "autograd/optim_cuda.h"
 #include "engine/cuda_context.h"
 
@@ -24,11 +24,13 @@ __device__ float block_sum(float v) {
   return v;
 }
 
-__global__ void chunk_sumsq_kernel(const AdamTensor* tensors, const AdamChunk* chunks, float* partials) {
+__global__ void chunk_sumsq_kernel(const AdamTensor* tensors, const AdamChunk* chunks,
+                                   float* partials) {
   const AdamChunk c = chunks[blockIdx.x];
   const float* g = tensors[c.tensor].grad;
   float s = 0.f;
-  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kBlock) s = __fadd_rn(s, __fmul_rn(g[i], g[i]));
+  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kBlock)
+    s = __fadd_rn(s, __fmul_rn(g[i], g[i]));
   s = block_sum(s);
   if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
@@ -55,13 +57,15 @@ __global__ void adam_kernel(const AdamTensor* tensors, const AdamChunk* chunks, 
     const float v = __fadd_rn(t.v[i], __fmul_rn(__fsub_rn(__fmul_rn(g, g), t.v[i]), one_m_b2));
     t.m[i] = m;
     t.v[i] = v;
-    t.param[i] = __fsub_rn(t.param[i], __fdiv_rn(__fmul_rn(m, alpha), __fadd_rn(__fsqrt_rn(v), eps)));
+    t.param[i] =
+        __fsub_rn(t.param[i], __fdiv_rn(__fmul_rn(m, alpha), __fadd_rn(__fsqrt_rn(v), eps)));
   }
 }
 
 __global__ void sumsq_partials_kernel(const float* x, int64_t n, float* partials) {
   float s = 0.f;
-  for (int64_t i = blockIdx.x * (int64_t)kBlock + threadIdx.x; i < n; i += (int64_t)gridDim.x * kBlock)
+  for (int64_t i = blockIdx.x * (int64_t)kBlock + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * kBlock)
     s = __fadd_rn(s, __fmul_rn(x[i], x[i]));
   s = block_sum(s);
   if (threadIdx.x == 0) partials[blockIdx.x] = s;

@@ -28,10 +28,11 @@ struct AdamLaunch {
   const AdamChunk* chunks;
   int num_tensors;
   int num_chunks;
-  float* partials;    // [num_chunks] scratch
-  float* denoms;      // [num_tensors] scratch: max(norm, clip) per tensor
-  const int* first_chunk;  // [num_tensors + 1]: chunks of tensor t are first_chunk[t] .. first_chunk[t+1]
-  float clip_norm;    // <= 0: no clipping
+  float* partials;  // [num_chunks] scratch
+  float* denoms;    // [num_tensors] scratch: max(norm, clip) per tensor
+  const int*
+      first_chunk;  // [num_tensors + 1]: chunks of tensor t are first_chunk[t] .. first_chunk[t+1]
+  float clip_norm;  // <= 0: no clipping
   float alpha, beta1, beta2, eps;
 };
 

@@ -29,8 +29,8 @@ class AccumulateGrad : public Node {
     AutogradMeta& m = ensure_meta(leaf);
     const Tensor& g = grads[0];
     if (!m.grad.defined()) {
-      // Keep the incoming buffer when nothing else refers to it; otherwise copy, so that an in-place
-      // update of one leaf's gradient (clipping) never changes another's.
+      // Keep the incoming buffer when nothing else refers to it; otherwise copy, so that an
+      // in-place update of one leaf's gradient (clipping) never changes another's.
       m.grad = (g.use_count() == 1 && g.storage_use_count() == 1) ? g : g.clone();
     } else {
       m.grad = engine::add(m.grad, g);
@@ -138,12 +138,15 @@ void backward(const Tensor& root, const Tensor& grad_root) {
             root.str());
   Tensor g0 = grad_root;
   if (!g0.defined()) {
-    Y8M_CHECK(root.numel() == 1, "backward: the gradient can be implied only for one-element "
-              "outputs, got {}", root.str());
+    Y8M_CHECK(root.numel() == 1,
+              "backward: the gradient can be implied only for one-element "
+              "outputs, got {}",
+              root.str());
     g0 = Tensor::ones(root.shape(), root.dtype(), root.device());
   }
-  Y8M_CHECK(g0.shape() == root.shape() && g0.dtype() == root.dtype() && g0.device() == root.device(),
-            "backward: gradient {} does not match output {}", g0.str(), root.str());
+  Y8M_CHECK(
+      g0.shape() == root.shape() && g0.dtype() == root.dtype() && g0.device() == root.device(),
+      "backward: gradient {} does not match output {}", g0.str(), root.str());
 
   // Count, for every node reachable from the root, how many edges lead into it.
   std::unordered_map<Node*, int> deps;
@@ -173,7 +176,8 @@ void backward(const Tensor& root, const Tensor& grad_root) {
     Tensor& slot = buf[static_cast<size_t>(e.input_nr)];
     const OutputMeta& om = e.node->output_meta(static_cast<size_t>(e.input_nr));
     Y8M_ASSERT(g.shape() == om.shape, "gradient for output {} of {} has shape {}, expected {}",
-               e.input_nr, e.node->name(), engine::shape_str(g.shape()), engine::shape_str(om.shape));
+               e.input_nr, e.node->name(), engine::shape_str(g.shape()),
+               engine::shape_str(om.shape));
     slot = slot.defined() ? engine::add(slot, g) : std::move(g);
   };
   deliver(root_edge, g0);

@@ -2,9 +2,9 @@
 //
 // A tensor that requires grad carries an AutogradMeta: `grad` (accumulated by backward), and for a
 // result of an op, `grad_fn`, the Node that computes the gradients of the op's inputs from the
-// gradients of its outputs. Nodes point to the nodes of their inputs through edges; a leaf that requires
-// grad is reached through an AccumulateGrad node. backward() walks this graph in reverse topological
-// order, summing the gradients that reach each node from several consumers.
+// gradients of its outputs. Nodes point to the nodes of their inputs through edges; a leaf that
+// requires grad is reached through an AccumulateGrad node. backward() walks this graph in reverse
+// topological order, summing the gradients that reach each node from several consumers.
 #pragma once
 #include "autograd/autograd_layer.h"
 
@@ -39,7 +39,8 @@ struct Edge {
   bool valid() const { return node != nullptr; }
 };
 
-// What backward needs to know about each output to build a zero gradient when one is never produced.
+// What backward needs to know about each output to build a zero gradient when one is never
+// produced.
 struct OutputMeta {
   Shape shape;
   DType dtype = DType::f32;
@@ -70,8 +71,8 @@ class Node {
 };
 
 // A Node whose backward is a closure (the usual case: ops capture what they saved).
-using BackwardFn = std::function<std::vector<Tensor>(const std::vector<Tensor>& grad_outputs,
-                                                     const Node& node)>;
+using BackwardFn =
+    std::function<std::vector<Tensor>(const std::vector<Tensor>& grad_outputs, const Node& node)>;
 class FunctionNode : public Node {
  public:
   FunctionNode(std::string name, BackwardFn fn) : Node(std::move(name)), fn_(std::move(fn)) {}
@@ -86,7 +87,7 @@ class FunctionNode : public Node {
 struct AutogradMeta : engine::AutogradMetaBase {
   bool requires_grad = false;
   Tensor grad;
-  std::shared_ptr<Node> grad_fn;   // null for leaves
+  std::shared_ptr<Node> grad_fn;  // null for leaves
   int output_nr = 0;
   std::weak_ptr<Node> accumulator;  // the leaf's AccumulateGrad, shared by all its uses
 };
@@ -94,9 +95,9 @@ struct AutogradMeta : engine::AutogradMetaBase {
 bool requires_grad(const Tensor& t);
 // Marks a leaf as requiring (or not) a gradient. Throws for non-floating dtypes and non-leaves.
 void set_requires_grad(const Tensor& t, bool on);
-Tensor grad(const Tensor& t);         // undefined until a backward reaches t
+Tensor grad(const Tensor& t);  // undefined until a backward reaches t
 void set_grad(const Tensor& t, Tensor g);
-void zero_grad(const Tensor& t);      // drops the gradient (next backward writes a fresh one)
+void zero_grad(const Tensor& t);  // drops the gradient (next backward writes a fresh one)
 std::shared_ptr<Node> grad_fn(const Tensor& t);
 bool is_leaf(const Tensor& t);
 // The same data without autograd history.
@@ -106,9 +107,9 @@ Tensor detach(const Tensor& t);
 bool any_requires_grad(std::initializer_list<Tensor> inputs);
 bool any_requires_grad(const std::vector<Tensor>& inputs);
 
-// Records an op: creates a FunctionNode named `name` with an edge per input and makes it the grad_fn
-// of every output. The closure gets one gradient per output and returns one per input.
-// A closure that needs an output must capture detach(output): capturing the output itself would make
+// Records an op: creates a FunctionNode named `name` with an edge per input and makes it the
+// grad_fn of every output. The closure gets one gradient per output and returns one per input. A
+// closure that needs an output must capture detach(output): capturing the output itself would make
 // a reference cycle (output -> grad_fn -> closure -> output).
 std::shared_ptr<Node> record(const std::string& name, const std::vector<Tensor>& inputs,
                              const std::vector<Tensor>& outputs, BackwardFn fn);

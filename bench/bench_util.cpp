@@ -40,11 +40,13 @@ double cuda_copy_gbps() {
     Tensor b = Tensor::zeros({n}, DType::f32, Device::cuda(0));
     cudaStream_t s = engine::cuda::compute_stream(0);
     engine::Event e0, e1;
-    Y8M_CUDA_CHECK(cudaMemcpyAsync(b.data_ptr(), a.data_ptr(), a.nbytes(), cudaMemcpyDeviceToDevice, s));
+    Y8M_CUDA_CHECK(
+        cudaMemcpyAsync(b.data_ptr(), a.data_ptr(), a.nbytes(), cudaMemcpyDeviceToDevice, s));
     double best = 0;
     for (int r = 0; r < 5; ++r) {
       e0.record(Device::cuda(0));
-      Y8M_CUDA_CHECK(cudaMemcpyAsync(b.data_ptr(), a.data_ptr(), a.nbytes(), cudaMemcpyDeviceToDevice, s));
+      Y8M_CUDA_CHECK(
+          cudaMemcpyAsync(b.data_ptr(), a.data_ptr(), a.nbytes(), cudaMemcpyDeviceToDevice, s));
       e1.record(Device::cuda(0));
       e1.synchronize();
       const double ms = engine::Event::elapsed_ms(e0, e1);
@@ -78,15 +80,16 @@ void time_cuda(benchmark::State& state, const std::function<void()>& fn) {
 }
 
 void report_bandwidth(benchmark::State& state, double bytes_per_iter, double roof_gbps) {
-  state.counters["GB/s"] = benchmark::Counter(bytes_per_iter * static_cast<double>(state.iterations()) / 1e9,
-                                              benchmark::Counter::kIsRate);
+  state.counters["GB/s"] = benchmark::Counter(
+      bytes_per_iter * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
   state.counters["roof_GB/s"] = roof_gbps;
-  state.SetBytesProcessed(static_cast<int64_t>(bytes_per_iter * static_cast<double>(state.iterations())));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(bytes_per_iter * static_cast<double>(state.iterations())));
 }
 
 void report_flops(benchmark::State& state, double flops_per_iter, double roof_gflops) {
-  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iter * static_cast<double>(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops_per_iter * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
   if (roof_gflops > 0) state.counters["roof_GFLOP/s"] = roof_gflops;
 }
 

@@ -18,8 +18,9 @@ double cuda_copy_gbps();
 // Skips the benchmark with a reason when no CUDA device is usable; returns true if skipped.
 bool skip_without_cuda(benchmark::State& state);
 
-// Times `fn` on cuda:0 with events: warm-up, then one timed launch per iteration, reported as manual
-// time. `fn` must only queue work on the compute stream (no allocation in the loop: allocate before).
+// Times `fn` on cuda:0 with events: warm-up, then one timed launch per iteration, reported as
+// manual time. `fn` must only queue work on the compute stream (no allocation in the loop: allocate
+// before).
 void time_cuda(benchmark::State& state, const std::function<void()>& fn);
 
 // Sets counters: "GB/s" from bytes moved per iteration and "roof%" against `roof_gbps`.

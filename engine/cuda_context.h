@@ -16,14 +16,16 @@
 namespace y8m::engine::cuda {
 
 [[noreturn]] void throw_cuda_error(cudaError_t err, const char* expr, const char* file, int line);
-[[noreturn]] void throw_cublas_error(cublasStatus_t st, const char* expr, const char* file, int line);
+[[noreturn]] void throw_cublas_error(cublasStatus_t st, const char* expr, const char* file,
+                                     int line);
 // Set Y8M_CUDA_SYNC_LAUNCHES=1 to synchronize after every launch and pin a fault to its kernel.
 bool sync_after_launch();
 void check_launch(const char* kernel, const char* file, int line);
 
 cudaStream_t compute_stream(int device);
 cudaStream_t copy_stream(int device);
-// cuBLAS handle bound to the device's compute stream; math mode is pedantic fp32 unless TF32 is enabled.
+// cuBLAS handle bound to the device's compute stream; math mode is pedantic fp32 unless TF32 is
+// enabled.
 cublasHandle_t cublas_handle(int device);
 // Opt-in TF32 for cuBLAS GEMMs (DESIGN.md §6); off by default.
 void set_tf32_enabled(bool on);
@@ -41,18 +43,18 @@ inline unsigned grid_for(long long n, int block, int max_blocks = 65535 * 8) {
 
 }  // namespace y8m::engine::cuda
 
-#define Y8M_CUDA_CHECK(expr)                                                              \
-  do {                                                                                    \
-    cudaError_t y8m_err_ = (expr);                                                        \
-    if (y8m_err_ != cudaSuccess)                                                          \
-      ::y8m::engine::cuda::throw_cuda_error(y8m_err_, #expr, __FILE__, __LINE__);         \
+#define Y8M_CUDA_CHECK(expr)                                                      \
+  do {                                                                            \
+    cudaError_t y8m_err_ = (expr);                                                \
+    if (y8m_err_ != cudaSuccess)                                                  \
+      ::y8m::engine::cuda::throw_cuda_error(y8m_err_, #expr, __FILE__, __LINE__); \
   } while (0)
 
-#define Y8M_CUBLAS_CHECK(expr)                                                            \
-  do {                                                                                    \
-    cublasStatus_t y8m_st_ = (expr);                                                      \
-    if (y8m_st_ != CUBLAS_STATUS_SUCCESS)                                                 \
-      ::y8m::engine::cuda::throw_cublas_error(y8m_st_, #expr, __FILE__, __LINE__);        \
+#define Y8M_CUBLAS_CHECK(expr)                                                     \
+  do {                                                                             \
+    cublasStatus_t y8m_st_ = (expr);                                               \
+    if (y8m_st_ != CUBLAS_STATUS_SUCCESS)                                          \
+      ::y8m::engine::cuda::throw_cublas_error(y8m_st_, #expr, __FILE__, __LINE__); \
   } while (0)
 
 // After a <<<>>> launch: Y8M_CUDA_LAUNCH_CHECK("relu_forward");

@@ -1,5 +1,6 @@
-// Devices: the CPU and CUDA devices by ordinal. A CUDA device exists only when the project was built with
-// CUDA (Y8M_WITH_CUDA) and the driver reports one; tests ask cuda_device_count() and skip otherwise.
+// Devices: the CPU and CUDA devices by ordinal. A CUDA device exists only when the project was
+// built with CUDA (Y8M_WITH_CUDA) and the driver reports one; tests ask cuda_device_count() and
+// skip otherwise.
 #pragma once
 #include "engine/engine_layer.h"
 
@@ -17,7 +18,9 @@ struct Device {
   static Device cuda(int i = 0) { return {DeviceType::CUDA, i}; }
   bool is_cpu() const { return type == DeviceType::CPU; }
   bool is_cuda() const { return type == DeviceType::CUDA; }
-  bool operator==(const Device& o) const { return type == o.type && (is_cpu() || index == o.index); }
+  bool operator==(const Device& o) const {
+    return type == o.type && (is_cpu() || index == o.index);
+  }
   bool operator!=(const Device& o) const { return !(*this == o); }
   std::string str() const;  // "cpu", "cuda:0"
 };

@@ -6,28 +6,44 @@ namespace y8m::engine {
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::f32: return 4;
-    case DType::f64: return 8;
-    case DType::f16: return 2;
-    case DType::bf16: return 2;
-    case DType::u8: return 1;
-    case DType::i8: return 1;
-    case DType::i32: return 4;
-    case DType::i64: return 8;
+    case DType::f32:
+      return 4;
+    case DType::f64:
+      return 8;
+    case DType::f16:
+      return 2;
+    case DType::bf16:
+      return 2;
+    case DType::u8:
+      return 1;
+    case DType::i8:
+      return 1;
+    case DType::i32:
+      return 4;
+    case DType::i64:
+      return 8;
   }
   Y8M_ASSERT(false, "unknown dtype {}", static_cast<int>(t));
 }
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "f32";
-    case DType::f64: return "f64";
-    case DType::f16: return "f16";
-    case DType::bf16: return "bf16";
-    case DType::u8: return "u8";
-    case DType::i8: return "i8";
-    case DType::i32: return "i32";
-    case DType::i64: return "i64";
+    case DType::f32:
+      return "f32";
+    case DType::f64:
+      return "f64";
+    case DType::f16:
+      return "f16";
+    case DType::bf16:
+      return "bf16";
+    case DType::u8:
+      return "u8";
+    case DType::i8:
+      return "i8";
+    case DType::i32:
+      return "i32";
+    case DType::i64:
+      return "i64";
   }
   return "unknown";
 }
@@ -37,10 +53,14 @@ bool is_floating(DType t) {
 }
 
 DType dtype_from_name(const std::string& name) {
-  static const struct { const char* a; const char* b; DType t; } kNames[] = {
-      {"f32", "float32", DType::f32}, {"f64", "float64", DType::f64}, {"f16", "float16", DType::f16},
-      {"bf16", "bfloat16", DType::bf16}, {"u8", "uint8", DType::u8},   {"i8", "int8", DType::i8},
-      {"i32", "int32", DType::i32},   {"i64", "int64", DType::i64}};
+  static const struct {
+    const char* a;
+    const char* b;
+    DType t;
+  } kNames[] = {{"f32", "float32", DType::f32}, {"f64", "float64", DType::f64},
+                {"f16", "float16", DType::f16}, {"bf16", "bfloat16", DType::bf16},
+                {"u8", "uint8", DType::u8},     {"i8", "int8", DType::i8},
+                {"i32", "int32", DType::i32},   {"i64", "int64", DType::i64}};
   for (const auto& n : kNames)
     if (name == n.a || name == n.b) return n.t;
   Y8M_FAIL("dtype: unknown dtype name '{}'", name);

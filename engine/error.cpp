@@ -19,7 +19,8 @@ void throw_error(const char* file, int line, const std::string& msg) {
 }
 
 void throw_assert(const char* file, int line, const char* cond, const std::string& msg) {
-  std::string m = fmt::format("internal error at {}:{}: assertion '{}' failed", base_name(file), line, cond);
+  std::string m =
+      fmt::format("internal error at {}:{}: assertion '{}' failed", base_name(file), line, cond);
   if (!msg.empty()) m += ": " + msg;
   throw Error(m);
 }

@@ -1,6 +1,7 @@
-// Errors and checks. Y8M_CHECK is for anything a user can cause (shapes, dtypes, flags, files): it throws
-// y8m::Error with a message that starts with the op, file or flag name and shows the offending values.
-// Y8M_ASSERT is for internal invariants. Both throw; only an app's main catches (STYLE.md, Errors).
+// Errors and checks. Y8M_CHECK is for anything a user can cause (shapes, dtypes, flags, files): it
+// throws y8m::Error with a message that starts with the op, file or flag name and shows the
+// offending values. Y8M_ASSERT is for internal invariants. Both throw; only an app's main catches
+// (STYLE.md, Errors).
 #pragma once
 #include "engine/engine_layer.h"
 
@@ -19,14 +20,15 @@ class Error : public std::runtime_error {
 
 namespace detail {
 [[noreturn]] void throw_error(const char* file, int line, const std::string& msg);
-[[noreturn]] void throw_assert(const char* file, int line, const char* cond, const std::string& msg);
+[[noreturn]] void throw_assert(const char* file, int line, const char* cond,
+                               const std::string& msg);
 }  // namespace detail
 
 }  // namespace y8m
 
 // Y8M_CHECK(cond, "matmul: inner dimensions differ: {} vs {}", k1, k2)
-#define Y8M_CHECK(cond, ...)                                                      \
-  do {                                                                            \
+#define Y8M_CHECK(cond, ...)                                                               \
+  do {                                                                                     \
     if (!(cond)) ::y8m::detail::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
   } while (0)
 
@@ -34,10 +36,11 @@ namespace detail {
 #define Y8M_FAIL(...) ::y8m::detail::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__))
 
 // Y8M_ASSERT(cond) or Y8M_ASSERT(cond, "context {}", x): an internal invariant.
-#define Y8M_ASSERT(cond, ...)                                                             \
-  do {                                                                                    \
-    if (!(cond))                                                                          \
-      ::y8m::detail::throw_assert(__FILE__, __LINE__, #cond, ::y8m::detail::assert_msg(__VA_ARGS__)); \
+#define Y8M_ASSERT(cond, ...)                                              \
+  do {                                                                     \
+    if (!(cond))                                                           \
+      ::y8m::detail::throw_assert(__FILE__, __LINE__, #cond,               \
+                                  ::y8m::detail::assert_msg(__VA_ARGS__)); \
   } while (0)
 
 namespace y8m::detail {

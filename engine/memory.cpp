@@ -2,10 +2,10 @@
 
 #include "engine/error.h"
 
+#include <malloc.h>
 #include <array>
 #include <atomic>
 #include <cstdlib>
-#include <malloc.h>
 #include <mutex>
 #include <new>
 
@@ -31,12 +31,14 @@ std::array<Counters, kMaxDevices + 1>& counters() {
   return c;
 }
 Counters& slot(Device d) {
-  Y8M_CHECK(d.is_cpu() || (d.index >= 0 && d.index < kMaxDevices), "memory: bad device {}", d.str());
+  Y8M_CHECK(d.is_cpu() || (d.index >= 0 && d.index < kMaxDevices), "memory: bad device {}",
+            d.str());
   return counters()[d.is_cpu() ? 0 : 1 + d.index];
 }
 void count_alloc(Device d, size_t bytes) {
   Counters& c = slot(d);
-  const int64_t now = c.current.fetch_add(static_cast<int64_t>(bytes)) + static_cast<int64_t>(bytes);
+  const int64_t now =
+      c.current.fetch_add(static_cast<int64_t>(bytes)) + static_cast<int64_t>(bytes);
   int64_t peak = c.peak.load();
   while (now > peak && !c.peak.compare_exchange_weak(peak, now)) {
   }
@@ -47,8 +49,9 @@ void count_free(Device d, size_t bytes) { slot(d).current.fetch_sub(static_cast<
 size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 // Keeps freed host blocks in the process heap instead of returning them to the kernel: training
-// allocates and frees the same large activation and gradient buffers every step, and glibc's default
-// (mmap for blocks above a few MB, unmapped at free) would page-fault and zero them again each time.
+// allocates and frees the same large activation and gradient buffers every step, and glibc's
+// default (mmap for blocks above a few MB, unmapped at free) would page-fault and zero them again
+// each time.
 void tune_host_allocator() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -90,9 +93,9 @@ void* allocate(size_t bytes, Device device) {
     cudaGetLastError();
     size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
-    Y8M_FAIL("CUDA out of memory on {}: requested {} bytes, {} bytes free of {} ({}; in use by y8m {})",
-             device.str(), bytes, free_b, total_b, cudaGetErrorString(err),
-             slot(device).current.load());
+    Y8M_FAIL(
+        "CUDA out of memory on {}: requested {} bytes, {} bytes free of {} ({}; in use by y8m {})",
+        device.str(), bytes, free_b, total_b, cudaGetErrorString(err), slot(device).current.load());
   }
   count_alloc(device, bytes);
   return p;
@@ -108,7 +111,8 @@ void deallocate(void* ptr, size_t bytes, Device device) noexcept {
     std::free(ptr);
   } else {
 #ifdef Y8M_WITH_CUDA
-    // Stream-ordered free: safe while kernels using the block are still queued on the compute stream.
+    // Stream-ordered free: safe while kernels using the block are still queued on the compute
+    // stream.
     cudaSetDevice(device.index);
     cudaFreeAsync(ptr, cuda::compute_stream(device.index));
 #endif
@@ -122,8 +126,8 @@ void* allocate_pinned(size_t bytes) {
   if (cuda_device_count() > 0) {
     void* p = nullptr;
     cudaError_t err = cudaMallocHost(&p, bytes);
-    Y8M_CHECK(err == cudaSuccess, "memory: cannot allocate {} bytes of pinned host memory: {}", bytes,
-              cudaGetErrorString(err));
+    Y8M_CHECK(err == cudaSuccess, "memory: cannot allocate {} bytes of pinned host memory: {}",
+              bytes, cudaGetErrorString(err));
     count_alloc(Device::cpu(), bytes);
     return p;
   }
@@ -154,7 +158,8 @@ void reset_peak_memory(Device device) {
 
 void set_cuda_pool_release_threshold(Device device, uint64_t bytes) {
 #ifdef Y8M_WITH_CUDA
-  Y8M_CHECK(device.is_cuda(), "memory: release threshold applies to CUDA devices, not {}", device.str());
+  Y8M_CHECK(device.is_cuda(), "memory: release threshold applies to CUDA devices, not {}",
+            device.str());
   init_pool(device.index);
   cudaMemPool_t pool;
   Y8M_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device.index));
@@ -164,18 +169,27 @@ void set_cuda_pool_release_threshold(Device device, uint64_t bytes) {
 #endif
 }
 
-Storage::Storage(size_t bytes, Device device, Kind kind) : bytes_(bytes), device_(device), kind_(kind) {
+Storage::Storage(size_t bytes, Device device, Kind kind)
+    : bytes_(bytes), device_(device), kind_(kind) {
   Y8M_ASSERT(kind != Kind::external);
   ptr_ = kind == Kind::pinned ? allocate_pinned(bytes) : allocate(bytes, device);
 }
 
 Storage::Storage(void* ptr, size_t bytes, Device device, std::function<void()> release)
-    : ptr_(ptr), bytes_(bytes), device_(device), kind_(Kind::external), release_(std::move(release)) {}
+    : ptr_(ptr),
+      bytes_(bytes),
+      device_(device),
+      kind_(Kind::external),
+      release_(std::move(release)) {}
 
 Storage::~Storage() {
   switch (kind_) {
-    case Kind::device: deallocate(ptr_, bytes_, device_); break;
-    case Kind::pinned: deallocate_pinned(ptr_, bytes_); break;
+    case Kind::device:
+      deallocate(ptr_, bytes_, device_);
+      break;
+    case Kind::pinned:
+      deallocate_pinned(ptr_, bytes_);
+      break;
     case Kind::external:
       if (release_) release_();
       break;

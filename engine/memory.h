@@ -1,6 +1,6 @@
-// Memory: aligned CPU allocations, pinned host allocations, and CUDA allocations from a stream-ordered
-// pool (cudaMallocAsync on the device's compute stream, with a release threshold so freed blocks stay
-// cached across steps). Counters track current and peak bytes per device.
+// Memory: aligned CPU allocations, pinned host allocations, and CUDA allocations from a
+// stream-ordered pool (cudaMallocAsync on the device's compute stream, with a release threshold so
+// freed blocks stay cached across steps). Counters track current and peak bytes per device.
 #pragma once
 #include "engine/engine_layer.h"
 
@@ -31,11 +31,12 @@ void deallocate_pinned(void* ptr, size_t bytes) noexcept;
 
 MemoryStats memory_stats(Device device);
 void reset_peak_memory(Device device);
-// Bytes the CUDA pool keeps cached after frees before returning memory to the driver (default: all).
+// Bytes the CUDA pool keeps cached after frees before returning memory to the driver (default:
+// all).
 void set_cuda_pool_release_threshold(Device device, uint64_t bytes);
 
-// A block of device memory. Tensors share one Storage through shared_ptr; the block is freed (returned
-// to the pool) when the last reference goes.
+// A block of device memory. Tensors share one Storage through shared_ptr; the block is freed
+// (returned to the pool) when the last reference goes.
 class Storage {
  public:
   enum class Kind { device, pinned, external };

@@ -16,8 +16,8 @@ namespace {
 // True on a pool worker and on a caller while it runs chunks: nested parallel_for runs inline.
 thread_local bool tl_in_parallel = false;
 
-// One parallel_for call: chunks handed out by an atomic counter. Each call has its own Job, so a worker
-// that wakes late can never run chunks of a later call with an earlier call's function.
+// One parallel_for call: chunks handed out by an atomic counter. Each call has its own Job, so a
+// worker that wakes late can never run chunks of a later call with an earlier call's function.
 struct Job {
   const std::function<void(int)>* task = nullptr;
   int chunks = 0;
@@ -43,8 +43,8 @@ struct Job {
   }
 };
 
-// A fixed set of worker threads that sleep on a condition variable between calls. (OpenMP teams spin
-// after each region, which starved the reader threads and OpenBLAS on small machines.)
+// A fixed set of worker threads that sleep on a condition variable between calls. (OpenMP teams
+// spin after each region, which starved the reader threads and OpenBLAS on small machines.)
 class Pool {
  public:
   explicit Pool(int threads) : threads_(std::max(1, threads)) {
@@ -126,7 +126,8 @@ std::unique_ptr<Pool>& pool_slot() {
 Pool& pool() {
   std::lock_guard<std::mutex> l(g_pool_mu);
   auto& p = pool_slot();
-  if (!p) p = std::make_unique<Pool>(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  if (!p)
+    p = std::make_unique<Pool>(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   return *p;
 }
 

@@ -1,7 +1,7 @@
 // CPU parallel-for over [begin, end) in chunks of at least `grain` iterations, on a pool of worker
 // threads (one per core) that sleep between calls.
-// fn(chunk_begin, chunk_end) runs once per chunk; chunks never overlap. Runs inline when the range is
-// small or when already inside a parallel region (no nested oversubscription).
+// fn(chunk_begin, chunk_end) runs once per chunk; chunks never overlap. Runs inline when the range
+// is small or when already inside a parallel region (no nested oversubscription).
 #pragma once
 #include "engine/engine_layer.h"
 

@@ -1,6 +1,6 @@
-// Philox 4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): a counter-based
-// generator, so element i of a random tensor depends only on (seed, offset, i) and the CPU and CUDA
-// backends produce the same numbers. Usable from host and device code.
+// Philox 4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011): a
+// counter-based generator, so element i of a random tensor depends only on (seed, offset, i) and
+// the CPU and CUDA backends produce the same numbers. Usable from host and device code.
 #pragma once
 
 #include <cstdint>

@@ -12,8 +12,8 @@ namespace y8m::engine {
 
 namespace {
 void check_float(const Tensor& t, const char* what) {
-  Y8M_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "{}: needs an f32 or f64 tensor, got {}",
-            what, t.str());
+  Y8M_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64,
+            "{}: needs an f32 or f64 tensor, got {}", what, t.str());
 }
 }  // namespace
 
@@ -53,7 +53,8 @@ void fill_normal(Tensor& t, uint64_t seed, uint64_t offset, double mean, double 
   }
   parallel_for(0, n, 1 << 14, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      const double z = philox::mul_add_rn(stddev, philox::normal_at(seed, offset, static_cast<uint64_t>(i)), mean);
+      const double z = philox::mul_add_rn(
+          stddev, philox::normal_at(seed, offset, static_cast<uint64_t>(i)), mean);
       if (t.dtype() == DType::f32) {
         t.data<float>()[i] = static_cast<float>(z);
       } else {

@@ -34,7 +34,8 @@ class Generator {
 
 // Element i: uniform in [lo, hi) from word i%4 of block offset + i/4.
 void fill_uniform(Tensor& t, uint64_t seed, uint64_t offset, double lo = 0.0, double hi = 1.0);
-// Element i: Box-Muller on words 0 and 1 of block offset + i/2 (cosine branch for even i, sine for odd).
+// Element i: Box-Muller on words 0 and 1 of block offset + i/2 (cosine branch for even i, sine for
+// odd).
 void fill_normal(Tensor& t, uint64_t seed, uint64_t offset, double mean = 0.0, double stddev = 1.0);
 // Counters consumed by a fill of n elements.
 inline uint64_t uniform_counters(int64_t n) { return static_cast<uint64_t>((n + 3) / 4); }

@@ -7,7 +7,8 @@
 
 namespace y8m::engine::philox {
 
-// Box-Muller in double: the same libm-quality result on host and device, rounded once to the output.
+// Box-Muller in double: the same libm-quality result on host and device, rounded once to the
+// output.
 Y8M_HD double normal_at(uint64_t seed, uint64_t offset, uint64_t i) {
   const U32x4 b = block(seed, offset + i / 2);
   const double u1 = (static_cast<double>(b.v[0] >> 8) + 1.0) * (1.0 / 16777216.0);  // (0, 1]

@@ -50,13 +50,13 @@ DeviceContext& context(int device) {
 
 void throw_cuda_error(cudaError_t err, const char* expr, const char* file, int line) {
   cudaGetLastError();
-  Y8M_FAIL("CUDA error {} ({}) in {} at {}:{}", cudaGetErrorName(err), cudaGetErrorString(err), expr,
-           file, line);
+  Y8M_FAIL("CUDA error {} ({}) in {} at {}:{}", cudaGetErrorName(err), cudaGetErrorString(err),
+           expr, file, line);
 }
 
 void throw_cublas_error(cublasStatus_t st, const char* expr, const char* file, int line) {
-  Y8M_FAIL("cuBLAS error {} ({}) in {} at {}:{}", cublasGetStatusName(st), cublasGetStatusString(st),
-           expr, file, line);
+  Y8M_FAIL("cuBLAS error {} ({}) in {} at {}:{}", cublasGetStatusName(st),
+           cublasGetStatusString(st), expr, file, line);
 }
 
 bool sync_after_launch() {
@@ -127,8 +127,10 @@ void Event::record(Device device, bool copy_stream) {
     handle_ = e;
     device_ = device.index;
   }
-  Y8M_CHECK(device_ == device.index, "event: recorded on cuda:{} before, now {}", device_, device.str());
-  cudaStream_t s = copy_stream ? cuda::copy_stream(device.index) : cuda::compute_stream(device.index);
+  Y8M_CHECK(device_ == device.index, "event: recorded on cuda:{} before, now {}", device_,
+            device.str());
+  cudaStream_t s =
+      copy_stream ? cuda::copy_stream(device.index) : cuda::compute_stream(device.index);
   Y8M_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(handle_), s));
 #else
   (void)copy_stream;
@@ -139,7 +141,8 @@ void Event::record(Device device, bool copy_stream) {
 void Event::wait_on_compute(Device device) {
 #ifdef Y8M_WITH_CUDA
   Y8M_CHECK(handle_ != nullptr, "event: wait on an event that was never recorded");
-  Y8M_CUDA_CHECK(cudaStreamWaitEvent(cuda::compute_stream(device.index), static_cast<cudaEvent_t>(handle_), 0));
+  Y8M_CUDA_CHECK(cudaStreamWaitEvent(cuda::compute_stream(device.index),
+                                     static_cast<cudaEvent_t>(handle_), 0));
 #else
   Y8M_FAIL("event: {} ({})", device.str(), cuda_unavailable_reason());
 #endif
@@ -153,7 +156,8 @@ void Event::synchronize() {
 
 float Event::elapsed_ms(const Event& start, const Event& end) {
 #ifdef Y8M_WITH_CUDA
-  Y8M_CHECK(start.handle_ != nullptr && end.handle_ != nullptr, "event: elapsed_ms on unrecorded events");
+  Y8M_CHECK(start.handle_ != nullptr && end.handle_ != nullptr,
+            "event: elapsed_ms on unrecorded events");
   float ms = 0.f;
   Y8M_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start.handle_),
                                       static_cast<cudaEvent_t>(end.handle_)));

@@ -1,5 +1,5 @@
-// Streams and events. Every CUDA device gets one compute stream and one copy stream, created on first
-// use; kernels never run on the legacy default stream. On the CPU these are no-ops.
+// Streams and events. Every CUDA device gets one compute stream and one copy stream, created on
+// first use; kernels never run on the legacy default stream. On the CPU these are no-ops.
 #pragma once
 #include "engine/engine_layer.h"
 

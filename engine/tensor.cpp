@@ -32,36 +32,65 @@ namespace {
 // Element conversion through double for floats and through int64 for integers.
 double load_f(const void* p, DType t, int64_t i) {
   switch (t) {
-    case DType::f32: return static_cast<const float*>(p)[i];
-    case DType::f64: return static_cast<const double*>(p)[i];
-    case DType::f16: return half_to_float(static_cast<const Half*>(p)[i]);
-    case DType::bf16: return bf16_to_float(static_cast<const BFloat16*>(p)[i]);
-    case DType::u8: return static_cast<const uint8_t*>(p)[i];
-    case DType::i8: return static_cast<const int8_t*>(p)[i];
-    case DType::i32: return static_cast<const int32_t*>(p)[i];
-    case DType::i64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::f32:
+      return static_cast<const float*>(p)[i];
+    case DType::f64:
+      return static_cast<const double*>(p)[i];
+    case DType::f16:
+      return half_to_float(static_cast<const Half*>(p)[i]);
+    case DType::bf16:
+      return bf16_to_float(static_cast<const BFloat16*>(p)[i]);
+    case DType::u8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::i8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::i32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::i64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
   }
   return 0;
 }
 int64_t load_i(const void* p, DType t, int64_t i) {
   switch (t) {
-    case DType::u8: return static_cast<const uint8_t*>(p)[i];
-    case DType::i8: return static_cast<const int8_t*>(p)[i];
-    case DType::i32: return static_cast<const int32_t*>(p)[i];
-    case DType::i64: return static_cast<const int64_t*>(p)[i];
-    default: return static_cast<int64_t>(load_f(p, t, i));
+    case DType::u8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::i8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::i32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::i64:
+      return static_cast<const int64_t*>(p)[i];
+    default:
+      return static_cast<int64_t>(load_f(p, t, i));
   }
 }
 void store(void* p, DType t, int64_t i, double v, int64_t iv, bool from_int) {
   switch (t) {
-    case DType::f32: static_cast<float*>(p)[i] = static_cast<float>(v); break;
-    case DType::f64: static_cast<double*>(p)[i] = v; break;
-    case DType::f16: static_cast<Half*>(p)[i] = float_to_half(static_cast<float>(v)); break;
-    case DType::bf16: static_cast<BFloat16*>(p)[i] = float_to_bf16(static_cast<float>(v)); break;
-    case DType::u8: static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(from_int ? iv : static_cast<int64_t>(v)); break;
-    case DType::i8: static_cast<int8_t*>(p)[i] = static_cast<int8_t>(from_int ? iv : static_cast<int64_t>(v)); break;
-    case DType::i32: static_cast<int32_t*>(p)[i] = static_cast<int32_t>(from_int ? iv : static_cast<int64_t>(v)); break;
-    case DType::i64: static_cast<int64_t*>(p)[i] = from_int ? iv : static_cast<int64_t>(v); break;
+    case DType::f32:
+      static_cast<float*>(p)[i] = static_cast<float>(v);
+      break;
+    case DType::f64:
+      static_cast<double*>(p)[i] = v;
+      break;
+    case DType::f16:
+      static_cast<Half*>(p)[i] = float_to_half(static_cast<float>(v));
+      break;
+    case DType::bf16:
+      static_cast<BFloat16*>(p)[i] = float_to_bf16(static_cast<float>(v));
+      break;
+    case DType::u8:
+      static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(from_int ? iv : static_cast<int64_t>(v));
+      break;
+    case DType::i8:
+      static_cast<int8_t*>(p)[i] = static_cast<int8_t>(from_int ? iv : static_cast<int64_t>(v));
+      break;
+    case DType::i32:
+      static_cast<int32_t*>(p)[i] = static_cast<int32_t>(from_int ? iv : static_cast<int64_t>(v));
+      break;
+    case DType::i64:
+      static_cast<int64_t*>(p)[i] = from_int ? iv : static_cast<int64_t>(v);
+      break;
   }
 }
 bool is_int(DType t) { return !is_floating(t); }
@@ -100,11 +129,12 @@ uint64_t fill_pattern(double value, DType dtype) {
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, bool pinned) {
-  Y8M_CHECK(!pinned || device.is_cpu(), "tensor: pinned memory is host memory, not {}", device.str());
+  Y8M_CHECK(!pinned || device.is_cpu(), "tensor: pinned memory is host memory, not {}",
+            device.str());
   auto impl = std::make_shared<TensorImpl>();
   const size_t bytes = byte_count(shape, dtype);
-  impl->storage = std::make_shared<Storage>(
-      bytes, device, pinned ? Storage::Kind::pinned : Storage::Kind::device);
+  impl->storage = std::make_shared<Storage>(bytes, device,
+                                            pinned ? Storage::Kind::pinned : Storage::Kind::device);
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(std::move(impl));
@@ -162,7 +192,8 @@ Tensor Tensor::reshape(Shape shape) const {
     } else {
       Y8M_CHECK(shape[i] >= 0, "reshape: bad dimension in {}", shape_str(shape));
       Y8M_CHECK(shape[i] == 0 || known <= std::numeric_limits<int64_t>::max() / shape[i],
-                "reshape: cannot reshape {} to {} (element count overflows)", str(), shape_str(shape));
+                "reshape: cannot reshape {} to {} (element count overflows)", str(),
+                shape_str(shape));
       known *= shape[i];
     }
   }
@@ -184,8 +215,8 @@ Tensor Tensor::reshape(Shape shape) const {
 Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
   Y8M_CHECK(dim() >= 1, "slice_rows: needs at least one dimension, got {}", str());
   const int64_t rows = shape()[0];
-  Y8M_CHECK(0 <= begin && begin <= end && end <= rows, "slice_rows: range [{}, {}) outside {} rows of {}",
-            begin, end, rows, str());
+  Y8M_CHECK(0 <= begin && begin <= end && end <= rows,
+            "slice_rows: range [{}, {}) outside {} rows of {}", begin, end, rows, str());
   const int64_t row_elems = rows == 0 ? 0 : numel() / rows;
   auto v = std::make_shared<TensorImpl>();
   v->storage = impl().storage;
@@ -212,8 +243,8 @@ void Tensor::copy_from(const Tensor& src) {
   cuda::set_device(dev);
   cudaStream_t s = cuda::compute_stream(dev);
   if (device().is_cuda() && src.device().is_cuda() && device().index != src.device().index) {
-    Y8M_CUDA_CHECK(cudaMemcpyPeerAsync(data_ptr(), device().index, src.data_ptr(), src.device().index,
-                                       bytes, s));
+    Y8M_CUDA_CHECK(cudaMemcpyPeerAsync(data_ptr(), device().index, src.data_ptr(),
+                                       src.device().index, bytes, s));
   } else {
     Y8M_CUDA_CHECK(cudaMemcpyAsync(data_ptr(), src.data_ptr(), bytes, cudaMemcpyDefault, s));
   }
@@ -260,7 +291,8 @@ Tensor Tensor::to(DType to_dtype) const {
   cuda::set_device(device().index);
   Y8M_CHECK(cuda::cast(dtype(), to_dtype, data_ptr(), out.data_ptr(), numel(),
                        cuda::compute_stream(device().index)),
-            "cast: {} -> {} is not supported on CUDA (cast on the CPU)", str(), dtype_name(to_dtype));
+            "cast: {} -> {} is not supported on CUDA (cast on the CPU)", str(),
+            dtype_name(to_dtype));
 #endif
   return out;
 }
@@ -289,9 +321,9 @@ T Tensor::item() const {
   return to_vector<T>()[0];
 }
 
-#define Y8M_INSTANTIATE(T)                                                              \
+#define Y8M_INSTANTIATE(T)                                                             \
   template Tensor Tensor::from_vector<T>(const std::vector<T>&, const Shape&, Device); \
-  template std::vector<T> Tensor::to_vector<T>() const;                                 \
+  template std::vector<T> Tensor::to_vector<T>() const;                                \
   template T Tensor::item<T>() const;
 Y8M_INSTANTIATE(float)
 Y8M_INSTANTIATE(double)
@@ -313,12 +345,14 @@ void check_same_device(const Tensor& a, const Tensor& b, const char* what) {
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Y8M_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), "add: {} and {} differ", a.str(), b.str());
+  Y8M_CHECK(a.shape() == b.shape() && a.dtype() == b.dtype(), "add: {} and {} differ", a.str(),
+            b.str());
   check_same_device(a, b, "add");
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   const int64_t n = a.numel();
   if (a.device().is_cpu()) {
-    Y8M_CHECK(a.dtype() == DType::f32 || a.dtype() == DType::f64, "add: unsupported dtype {}", a.str());
+    Y8M_CHECK(a.dtype() == DType::f32 || a.dtype() == DType::f64, "add: unsupported dtype {}",
+              a.str());
     parallel_for(0, n, 1 << 15, [&](int64_t b0, int64_t e) {
       if (a.dtype() == DType::f32) {
         const float *x = a.data<float>(), *y = b.data<float>();
@@ -334,7 +368,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
   }
 #ifdef Y8M_WITH_CUDA
   cuda::set_device(a.device().index);
-  cuda::add(a.dtype(), a.data_ptr(), b.data_ptr(), out.data_ptr(), n, cuda::compute_stream(a.device().index));
+  cuda::add(a.dtype(), a.data_ptr(), b.data_ptr(), out.data_ptr(), n,
+            cuda::compute_stream(a.device().index));
 #endif
   return out;
 }
@@ -342,7 +377,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
 void scale_(Tensor& t, double s) {
   const int64_t n = t.numel();
   if (t.device().is_cpu()) {
-    Y8M_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "scale: unsupported dtype {}", t.str());
+    Y8M_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::f64, "scale: unsupported dtype {}",
+              t.str());
     parallel_for(0, n, 1 << 15, [&](int64_t b, int64_t e) {
       if (t.dtype() == DType::f32) {
         float* p = t.data<float>();

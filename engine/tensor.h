@@ -1,6 +1,7 @@
-// Tensor: shape, dtype, device and a reference-counted Storage. Always contiguous row-major; views are
-// made only by reshape and by slicing the leading dimension, so a view is (storage, byte offset, shape).
-// Copying a Tensor copies the handle (both refer to the same tensor, as in PyTorch); clone() copies data.
+// Tensor: shape, dtype, device and a reference-counted Storage. Always contiguous row-major; views
+// are made only by reshape and by slicing the leading dimension, so a view is (storage, byte
+// offset, shape). Copying a Tensor copies the handle (both refer to the same tensor, as in
+// PyTorch); clone() copies data.
 //
 // The engine knows nothing of autograd: a tensor carries an opaque AutogradMetaBase slot that the
 // autograd layer fills (requires_grad, grad, grad_fn). Functions here never record gradients.
@@ -22,7 +23,7 @@ namespace y8m::engine {
 
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "[2, 3]"
-int64_t shape_numel(const Shape& s);     // overflow-checked product
+int64_t shape_numel(const Shape& s);    // overflow-checked product
 
 // Autograd's per-tensor state lives behind this interface (autograd/variable.h).
 struct AutogradMetaBase {
@@ -72,9 +73,7 @@ class Tensor {
   bool is_pinned() const { return impl().storage->pinned(); }
   std::string str() const;  // "f32[2, 3] on cpu"
 
-  void* data_ptr() const {
-    return static_cast<char*>(impl().storage->data()) + impl().offset;
-  }
+  void* data_ptr() const { return static_cast<char*>(impl().storage->data()) + impl().offset; }
   template <class T>
   T* data() const {
     Y8M_CHECK(DTypeOf<T>::value == dtype(), "tensor: data<{}>() on a {} tensor",
@@ -83,9 +82,11 @@ class Tensor {
   }
 
   // Views (share storage; no autograd: ops::reshape records the gradient).
-  Tensor reshape(Shape shape) const;                // one dimension may be -1
+  Tensor reshape(Shape shape) const;                    // one dimension may be -1
   Tensor slice_rows(int64_t begin, int64_t end) const;  // [begin, end) along dimension 0
-  Tensor row(int64_t i) const { return slice_rows(i, i + 1).reshape(Shape(shape().begin() + 1, shape().end())); }
+  Tensor row(int64_t i) const {
+    return slice_rows(i, i + 1).reshape(Shape(shape().begin() + 1, shape().end()));
+  }
 
   // Copies.
   Tensor to(Device device) const;  // same tensor if already there
@@ -107,7 +108,9 @@ class Tensor {
   long storage_use_count() const { return impl().storage.use_count(); }
   long use_count() const { return impl_.use_count(); }
   AutogradMetaBase* autograd_meta() const { return impl().autograd.get(); }
-  void set_autograd_meta(std::shared_ptr<AutogradMetaBase> m) const { impl().autograd = std::move(m); }
+  void set_autograd_meta(std::shared_ptr<AutogradMetaBase> m) const {
+    impl().autograd = std::move(m);
+  }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
  private:

@@ -1,7 +1,7 @@
 // Per-step scratch workspace: a bump allocator over one device block. Kernels that need temporary
-// memory (CUB temp storage, partial sums) take it from here instead of allocating; the training loop
-// calls reset() once per step. Growing reallocates only when a step needs more than any step before,
-// so a steady-state step allocates nothing.
+// memory (CUB temp storage, partial sums) take it from here instead of allocating; the training
+// loop calls reset() once per step. Growing reallocates only when a step needs more than any step
+// before, so a steady-state step allocates nothing.
 #pragma once
 #include "engine/engine_layer.h"
 
@@ -26,10 +26,10 @@ class Workspace {
 
  private:
   Device device_;
-  std::shared_ptr<Storage> main_;                  // the block reused every step
+  std::shared_ptr<Storage> main_;                   // the block reused every step
   std::vector<std::shared_ptr<Storage>> overflow_;  // extra blocks when a step outgrew main_
   size_t capacity_ = 0;
-  size_t used_ = 0;      // bytes taken from main_
+  size_t used_ = 0;  // bytes taken from main_
   size_t overflow_bytes_ = 0;
 };
 

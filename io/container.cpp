@@ -31,29 +31,54 @@ uint64_t align_up(uint64_t n) { return (n + kBlobAlignment - 1) / kBlobAlignment
 
 proto::DType to_proto(DType t) {
   switch (t) {
-    case DType::f32: return proto::F32;
-    case DType::f64: return proto::F64;
-    case DType::f16: return proto::F16;
-    case DType::bf16: return proto::BF16;
-    case DType::u8: return proto::U8;
-    case DType::i8: return proto::I8;
-    case DType::i32: return proto::I32;
-    case DType::i64: return proto::I64;
+    case DType::f32:
+      return proto::F32;
+    case DType::f64:
+      return proto::F64;
+    case DType::f16:
+      return proto::F16;
+    case DType::bf16:
+      return proto::BF16;
+    case DType::u8:
+      return proto::U8;
+    case DType::i8:
+      return proto::I8;
+    case DType::i32:
+      return proto::I32;
+    case DType::i64:
+      return proto::I64;
   }
   return proto::DTYPE_UNSPECIFIED;
 }
 
 bool from_proto(int t, DType* out) {
   switch (t) {
-    case proto::F32: *out = DType::f32; return true;
-    case proto::F64: *out = DType::f64; return true;
-    case proto::F16: *out = DType::f16; return true;
-    case proto::BF16: *out = DType::bf16; return true;
-    case proto::U8: *out = DType::u8; return true;
-    case proto::I8: *out = DType::i8; return true;
-    case proto::I32: *out = DType::i32; return true;
-    case proto::I64: *out = DType::i64; return true;
-    default: return false;
+    case proto::F32:
+      *out = DType::f32;
+      return true;
+    case proto::F64:
+      *out = DType::f64;
+      return true;
+    case proto::F16:
+      *out = DType::f16;
+      return true;
+    case proto::BF16:
+      *out = DType::bf16;
+      return true;
+    case proto::U8:
+      *out = DType::u8;
+      return true;
+    case proto::I8:
+      *out = DType::i8;
+      return true;
+    case proto::I32:
+      *out = DType::i32;
+      return true;
+    case proto::I64:
+      *out = DType::i64;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -123,7 +148,8 @@ void write_container(const std::string& path, const ContainerContents& c) {
   std::set<std::string> names;
   for (const ContainerTensor& t : c.tensors) {
     Y8M_CHECK(names.insert(t.name).second, "{}: tensor '{}' written twice", path, t.name);
-    Y8M_CHECK(t.tensor.dim() <= kMaxDims, "{}: tensor '{}' has more than {} dimensions", path, t.name, kMaxDims);
+    Y8M_CHECK(t.tensor.dim() <= kMaxDims, "{}: tensor '{}' has more than {} dimensions", path,
+              t.name, kMaxDims);
     Tensor ht = t.tensor.to(Device::cpu());
     auto* e = h.add_tensors();
     e->set_name(t.name);
@@ -144,8 +170,8 @@ void write_container(const std::string& path, const ContainerContents& c) {
     cos.SetSerializationDeterministic(true);
     h.SerializeToCodedStream(&cos);
   }
-  Y8M_CHECK(header.size() <= kMaxHeaderBytes, "{}: header of {} bytes exceeds the {} byte cap", path, header.size(),
-            kMaxHeaderBytes);
+  Y8M_CHECK(header.size() <= kMaxHeaderBytes, "{}: header of {} bytes exceeds the {} byte cap",
+            path, header.size(), kMaxHeaderBytes);
   char pre[kPreamble] = {};
   std::memcpy(pre, kMagic, 8);
   put_u32(pre + 8, kContainerMajor);
@@ -161,12 +187,14 @@ void write_container(const std::string& path, const ContainerContents& c) {
     const std::string zeros(kBlobAlignment, '\0');
     write_all(fd, pre, kPreamble, tmp);
     write_all(fd, header.data(), header.size(), tmp);
-    write_all(fd, zeros.data(), align_up(kPreamble + header.size()) - (kPreamble + header.size()), tmp);
+    write_all(fd, zeros.data(), align_up(kPreamble + header.size()) - (kPreamble + header.size()),
+              tmp);
     uint64_t at = 0;
     for (size_t i = 0; i < host.size(); ++i) {
       write_all(fd, host[i].data_ptr(), host[i].nbytes(), tmp);
       at += host[i].nbytes();
-      const uint64_t next = i + 1 < host.size() ? h.tensors(static_cast<int>(i + 1)).offset() : h.data_length();
+      const uint64_t next =
+          i + 1 < host.size() ? h.tensors(static_cast<int>(i + 1)).offset() : h.data_length();
       write_all(fd, zeros.data(), next - at, tmp);
       at = next;
     }
@@ -207,22 +235,27 @@ Container::Container(const std::string& path) : path_(path) {
   Y8M_CHECK(std::memcmp(base, kMagic, 8) == 0, "{}: not a y8m container (bad magic)", path);
   major_ = get_u32(base + 8);
   minor_ = get_u32(base + 12);
-  Y8M_CHECK(major_ == kContainerMajor, "{}: container format version {}.{} is not supported (this y8m reads {}.x)",
-            path, major_, minor_, kContainerMajor);
+  Y8M_CHECK(major_ == kContainerMajor,
+            "{}: container format version {}.{} is not supported (this y8m reads {}.x)", path,
+            major_, minor_, kContainerMajor);
   const uint64_t hlen = get_u64(base + 16);
-  Y8M_CHECK(hlen <= kMaxHeaderBytes, "{}: header length {} exceeds the {} byte cap", path, hlen, kMaxHeaderBytes);
-  Y8M_CHECK(hlen <= size_ - kPreamble, "{}: truncated: header of {} bytes but only {} bytes follow the preamble", path,
-            hlen, size_ - kPreamble);
-  Y8M_CHECK(crc32c(base + kPreamble, hlen) == get_u32(base + 24), "{}: header CRC mismatch (corrupt file)", path);
+  Y8M_CHECK(hlen <= kMaxHeaderBytes, "{}: header length {} exceeds the {} byte cap", path, hlen,
+            kMaxHeaderBytes);
+  Y8M_CHECK(hlen <= size_ - kPreamble,
+            "{}: truncated: header of {} bytes but only {} bytes follow the preamble", path, hlen,
+            size_ - kPreamble);
+  Y8M_CHECK(crc32c(base + kPreamble, hlen) == get_u32(base + 24),
+            "{}: header CRC mismatch (corrupt file)", path);
   proto::ContainerHeader h;
-  Y8M_CHECK(header_lengths_fit(std::string_view(reinterpret_cast<const char*>(base + kPreamble), hlen)) &&
-                h.ParseFromArray(base + kPreamble, static_cast<int>(hlen)),
-            "{}: header does not parse", path);
+  Y8M_CHECK(
+      header_lengths_fit(std::string_view(reinterpret_cast<const char*>(base + kPreamble), hlen)) &&
+          h.ParseFromArray(base + kPreamble, static_cast<int>(hlen)),
+      "{}: header does not parse", path);
 
   const uint64_t data_start = align_up(kPreamble + hlen);
   Y8M_CHECK(data_start <= size_ && h.data_length() == size_ - data_start,
-            "{}: file is {} bytes but the header describes {} (truncated or trailing bytes)", path, size_,
-            data_start + h.data_length());
+            "{}: file is {} bytes but the header describes {} (truncated or trailing bytes)", path,
+            size_, data_start + h.data_length());
   contents_.kind = h.kind();
   contents_.metadata.insert(h.metadata().begin(), h.metadata().end());
   contents_.model_config.insert(h.model_config().begin(), h.model_config().end());
@@ -232,38 +265,46 @@ Container::Container(const std::string& path) : path_(path) {
   for (int i = 0; i < h.tensors_size(); ++i) {
     const auto& e = h.tensors(i);
     const std::string& n = e.name();
-    Y8M_CHECK(!n.empty() && names.insert(n).second, "{}: tensor {} has an empty or duplicate name '{}'", path, i, n);
+    Y8M_CHECK(!n.empty() && names.insert(n).second,
+              "{}: tensor {} has an empty or duplicate name '{}'", path, i, n);
     DType dt;
-    Y8M_CHECK(from_proto(e.dtype(), &dt), "{}: tensor '{}' has unknown dtype {}", path, n, static_cast<int>(e.dtype()));
-    Y8M_CHECK(e.shape_size() <= kMaxDims, "{}: tensor '{}' has {} dimensions (at most {})", path, n, e.shape_size(),
-              kMaxDims);
+    Y8M_CHECK(from_proto(e.dtype(), &dt), "{}: tensor '{}' has unknown dtype {}", path, n,
+              static_cast<int>(e.dtype()));
+    Y8M_CHECK(e.shape_size() <= kMaxDims, "{}: tensor '{}' has {} dimensions (at most {})", path, n,
+              e.shape_size(), kMaxDims);
     uint64_t numel = 1;
     Shape shape;
     for (int64_t d : e.shape()) {
       Y8M_CHECK(d >= 0, "{}: tensor '{}' has a negative dimension {}", path, n, d);
-      Y8M_CHECK(d == 0 || numel <= std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d) / 8,
-                "{}: tensor '{}' size overflows", path, n);
+      Y8M_CHECK(
+          d == 0 || numel <= std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d) / 8,
+          "{}: tensor '{}' size overflows", path, n);
       numel *= static_cast<uint64_t>(d);
       shape.push_back(d);
     }
     const uint64_t bytes = numel * engine::dtype_size(dt);
-    Y8M_CHECK(e.length() == bytes, "{}: tensor '{}' has length {} but its shape needs {}", path, n, e.length(), bytes);
-    Y8M_CHECK(e.offset() % kBlobAlignment == 0, "{}: tensor '{}' offset {} is not 64-byte aligned", path, n, e.offset());
-    Y8M_CHECK(e.offset() >= prev_end, "{}: tensor '{}' overlaps the previous tensor or is out of order", path, n);
+    Y8M_CHECK(e.length() == bytes, "{}: tensor '{}' has length {} but its shape needs {}", path, n,
+              e.length(), bytes);
+    Y8M_CHECK(e.offset() % kBlobAlignment == 0, "{}: tensor '{}' offset {} is not 64-byte aligned",
+              path, n, e.offset());
+    Y8M_CHECK(e.offset() >= prev_end,
+              "{}: tensor '{}' overlaps the previous tensor or is out of order", path, n);
     Y8M_CHECK(e.offset() <= h.data_length() && bytes <= h.data_length() - e.offset(),
-              "{}: tensor '{}' [{}, +{}) lies outside the {}-byte data region", path, n, e.offset(), bytes,
-              h.data_length());
-    Y8M_CHECK(e.offset() - prev_end < kBlobAlignment, "{}: unexplained gap before tensor '{}'", path, n);
+              "{}: tensor '{}' [{}, +{}) lies outside the {}-byte data region", path, n, e.offset(),
+              bytes, h.data_length());
+    Y8M_CHECK(e.offset() - prev_end < kBlobAlignment, "{}: unexplained gap before tensor '{}'",
+              path, n);
     prev_end = e.offset() + bytes;
-    Tensor t = Tensor::wrap(const_cast<uint8_t*>(base + data_start + e.offset()), shape, dt, Device::cpu(), mapping_);
+    Tensor t = Tensor::wrap(const_cast<uint8_t*>(base + data_start + e.offset()), shape, dt,
+                            Device::cpu(), mapping_);
     contents_.tensors.push_back({n, t, e.codebook()});
     crcs_.push_back(e.crc32c());
   }
-  Y8M_CHECK(h.data_length() - prev_end < kBlobAlignment, "{}: {} unused bytes at the end of the data region", path,
-            h.data_length() - prev_end);
+  Y8M_CHECK(h.data_length() - prev_end < kBlobAlignment,
+            "{}: {} unused bytes at the end of the data region", path, h.data_length() - prev_end);
   for (const auto& t : contents_.tensors)
-    Y8M_CHECK(t.codebook.empty() || find(t.codebook) != nullptr, "{}: tensor '{}' names a missing codebook '{}'", path,
-              t.name, t.codebook);
+    Y8M_CHECK(t.codebook.empty() || find(t.codebook) != nullptr,
+              "{}: tensor '{}' names a missing codebook '{}'", path, t.name, t.codebook);
 }
 
 Container::~Container() = default;
@@ -277,7 +318,8 @@ const ContainerTensor* Container::find(const std::string& name) const {
 void Container::verify() const {
   for (size_t i = 0; i < contents_.tensors.size(); ++i) {
     const Tensor& t = contents_.tensors[i].tensor;
-    Y8M_CHECK(crc32c(t.data_ptr(), t.nbytes()) == crcs_[i], "{}: tensor '{}' fails its CRC check (corrupt data)", path_,
+    Y8M_CHECK(crc32c(t.data_ptr(), t.nbytes()) == crcs_[i],
+              "{}: tensor '{}' fails its CRC check (corrupt data)", path_,
               contents_.tensors[i].name);
   }
 }

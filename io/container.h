@@ -1,12 +1,14 @@
-// y8m's single-file container (DESIGN.md §5): a checksummed protobuf header (kind, metadata, model config,
-// tensor table, graph) followed by 64-byte-aligned tensor blobs. Checkpoints and model archives share it.
+// y8m's single-file container (DESIGN.md §5): a checksummed protobuf header (kind, metadata, model
+// config, tensor table, graph) followed by 64-byte-aligned tensor blobs. Checkpoints and model
+// archives share it.
 //
-// Reading maps the file and checks everything before touching data: magic, major version, header size
-// (capped), header CRC, then every tensor entry (known dtype, at most 8 dims, non-negative dims, overflow-
-// checked sizes, length = numel * dtype size, 64-byte-aligned offset, inside the data region, no overlaps,
-// blobs in table order covering the data region up to padding, unique names) and the file size. Tensors are
-// returned as zero-copy views of the mapping. Blob CRCs are checked by verify() (or on load when asked).
-// Writing goes to a temporary file in the target folder, fsync, rename.
+// Reading maps the file and checks everything before touching data: magic, major version, header
+// size (capped), header CRC, then every tensor entry (known dtype, at most 8 dims, non-negative
+// dims, overflow- checked sizes, length = numel * dtype size, 64-byte-aligned offset, inside the
+// data region, no overlaps, blobs in table order covering the data region up to padding, unique
+// names) and the file size. Tensors are returned as zero-copy views of the mapping. Blob CRCs are
+// checked by verify() (or on load when asked). Writing goes to a temporary file in the target
+// folder, fsync, rename.
 #pragma once
 #include "io/io_layer.h"
 

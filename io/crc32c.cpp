@@ -46,12 +46,13 @@ __attribute__((target("sse4.2"))) uint64_t crc_u64(uint64_t crc, const uint8_t* 
   return crc;
 }
 
-// GF(2) shift of a CRC by `bytes` zero bytes (to combine interleaved streams). Computed by the table
-// method on zeros for the fixed block length used below, precomputed as a 4x256 lookup.
+// GF(2) shift of a CRC by `bytes` zero bytes (to combine interleaved streams). Computed by the
+// table method on zeros for the fixed block length used below, precomputed as a 4x256 lookup.
 struct ShiftTable {
   uint32_t t[4][256];
   explicit ShiftTable(size_t bytes) {
-    // The CRC state after feeding `bytes` zeros from state s is linear in s: build it per input byte.
+    // The CRC state after feeding `bytes` zeros from state s is linear in s: build it per input
+    // byte.
     for (int k = 0; k < 4; ++k)
       for (uint32_t v = 0; v < 256; ++v) t[k][v] = shift_raw(v << (8 * k), bytes);
   }
@@ -83,7 +84,8 @@ __attribute__((target("sse4.2"))) uint32_t crc_hw(uint32_t crc, const uint8_t* p
       c1 = _mm_crc32_u64(c1, v1);
       c2 = _mm_crc32_u64(c2, v2);
     }
-    c0 = shift(shift(static_cast<uint32_t>(c0)) ^ static_cast<uint32_t>(c1)) ^ static_cast<uint32_t>(c2);
+    c0 = shift(shift(static_cast<uint32_t>(c0)) ^ static_cast<uint32_t>(c1)) ^
+         static_cast<uint32_t>(c2);
     p += 3 * kStripe;
     n -= 3 * kStripe;
   }
@@ -95,7 +97,8 @@ __attribute__((target("sse4.2"))) uint32_t crc_hw(uint32_t crc, const uint8_t* p
   return c;
 }
 
-__attribute__((target("sse4.2"))) uint32_t crc_copy_hw(uint32_t crc, uint8_t* dst, const uint8_t* src, size_t n) {
+__attribute__((target("sse4.2"))) uint32_t crc_copy_hw(uint32_t crc, uint8_t* dst,
+                                                       const uint8_t* src, size_t n) {
   uint64_t c = crc;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -142,8 +145,9 @@ uint32_t crc32c_extend_portable(uint32_t crc, const void* data, size_t n) {
     std::memcpy(&lo, p, 4);
     std::memcpy(&hi, p + 4, 4);
     lo ^= c;
-    c = tb.t[7][lo & 0xff] ^ tb.t[6][(lo >> 8) & 0xff] ^ tb.t[5][(lo >> 16) & 0xff] ^ tb.t[4][lo >> 24] ^
-        tb.t[3][hi & 0xff] ^ tb.t[2][(hi >> 8) & 0xff] ^ tb.t[1][(hi >> 16) & 0xff] ^ tb.t[0][hi >> 24];
+    c = tb.t[7][lo & 0xff] ^ tb.t[6][(lo >> 8) & 0xff] ^ tb.t[5][(lo >> 16) & 0xff] ^
+        tb.t[4][lo >> 24] ^ tb.t[3][hi & 0xff] ^ tb.t[2][(hi >> 8) & 0xff] ^
+        tb.t[1][(hi >> 16) & 0xff] ^ tb.t[0][hi >> 24];
     p += 8;
     n -= 8;
   }

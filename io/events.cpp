@@ -19,7 +19,8 @@ EventWriter::EventWriter(const std::string& dir) {
   char host[256] = "localhost";
   ::gethostname(host, sizeof(host) - 1);
   const double t = now_seconds();
-  std::string path = fmt::format("{}/events.out.tfevents.{}.{}", dir, static_cast<int64_t>(t), host);
+  std::string path =
+      fmt::format("{}/events.out.tfevents.{}.{}", dir, static_cast<int64_t>(t), host);
   for (int i = 1; ::access(path.c_str(), F_OK) == 0; ++i)  // a second writer in the same second
     path = fmt::format("{}/events.out.tfevents.{}.{}.{}", dir, static_cast<int64_t>(t), host, i);
   writer_ = std::make_unique<RecordWriter>(path, /*atomic=*/false);

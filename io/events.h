@@ -1,5 +1,5 @@
-// TensorBoard event files: scalar summaries written as TensorFlow Event protos in TFRecord framing, in
-// <dir>/events.out.tfevents.<unix time>.<host>, readable by TensorBoard while training runs.
+// TensorBoard event files: scalar summaries written as TensorFlow Event protos in TFRecord framing,
+// in <dir>/events.out.tfevents.<unix time>.<host>, readable by TensorBoard while training runs.
 #pragma once
 #include "io/io_layer.h"
 

@@ -49,14 +49,14 @@ struct Example {
   VideoRecord video;
   std::string_view record;  // the whole record, for the deferred data CRC
   uint32_t expected_crc = 0;
-  bool check_crc = false;   // verify while copying (deferred)
-  int64_t index = 0;        // record index in the file, for messages
-  uint64_t offset = 0;      // byte offset in the file
+  bool check_crc = false;  // verify while copying (deferred)
+  int64_t index = 0;       // record index in the file, for messages
+  uint64_t offset = 0;     // byte offset in the file
 };
 
 // Copies the frames of `fr` into the batch row `dst` ([T, F] bytes) and, when asked, computes the
-// record's CRC32C in the same pass: the record is walked once in order, frame payloads are copied as
-// they pass, the bytes between them are only checksummed.
+// record's CRC32C in the same pass: the record is walked once in order, frame payloads are copied
+// as they pass, the bytes between them are only checksummed.
 void copy_frames(const Example& ex, const FeatureSpec& fs, uint8_t* dst) {
   const FrameRecord& fr = ex.frame;
   const int F = fs.total();
@@ -88,9 +88,11 @@ void copy_frames(const Example& ex, const FeatureSpec& fs, uint8_t* dst) {
       cursor = v.data() + v.size();
     }
   }
-  crc = crc32c_extend(crc, cursor, static_cast<size_t>(ex.record.data() + ex.record.size() - cursor));
-  Y8M_CHECK(crc == ex.expected_crc, "{}: record {} at byte offset {}: data CRC mismatch (corrupt record)",
-            ex.file->path(), ex.index, ex.offset);
+  crc =
+      crc32c_extend(crc, cursor, static_cast<size_t>(ex.record.data() + ex.record.size() - cursor));
+  Y8M_CHECK(crc == ex.expected_crc,
+            "{}: record {} at byte offset {}: data CRC mismatch (corrupt record)", ex.file->path(),
+            ex.index, ex.offset);
 }
 using ExamplePtr = std::unique_ptr<Example>;
 
@@ -143,7 +145,8 @@ struct Reader::Impl {
     std::vector<int64_t> order(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
     for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates with Philox(seed, epoch * n + i)
-      const auto b = engine::philox::block(opts.seed ^ kFileStream, static_cast<uint64_t>(epoch * n + i));
+      const auto b =
+          engine::philox::block(opts.seed ^ kFileStream, static_cast<uint64_t>(epoch * n + i));
       const int64_t j = static_cast<int64_t>(b.v[0] % static_cast<uint64_t>(i + 1));
       std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
     }
@@ -162,8 +165,8 @@ struct Reader::Impl {
 
   void count_skip(const std::string& problem) {
     const int64_t n = ++skipped;
-    Y8M_CHECK(n <= opts.skip_budget, "too many corrupt records: {} skipped, budget {} (last: {})", n,
-              opts.skip_budget, problem);
+    Y8M_CHECK(n <= opts.skip_budget, "too many corrupt records: {} skipped, budget {} (last: {})",
+              n, opts.skip_budget, problem);
   }
 
   void read_loop(int r) {
@@ -174,7 +177,8 @@ struct Reader::Impl {
         // Under the fail policy the data CRC is checked while the batch is assembled (one pass over
         // the frame bytes); skipping needs the verdict here, before the example is queued.
         RecordReaderOptions rro = opts.records;
-        rro.defer_data_crc = rro.verify_crc && rro.on_corrupt == CorruptPolicy::fail && !opts.video_level;
+        rro.defer_data_crc =
+            rro.verify_crc && rro.on_corrupt == CorruptPolicy::fail && !opts.video_level;
         auto file = std::make_shared<RecordReader>(file_at(g), rro);
         std::string_view rec;
         int64_t seen_skips = 0;
@@ -193,9 +197,9 @@ struct Reader::Impl {
               decode_frame_record(rec, opts.decode, &ex->frame);
             }
           } catch (const Error& e) {
-            const std::string msg = fmt::format("{}: record {} at byte offset {}: {}", file->path(),
-                                                file->records_read() - 1,
-                                                file->offset() - rec.size() - 16, e.what());
+            const std::string msg =
+                fmt::format("{}: record {} at byte offset {}: {}", file->path(),
+                            file->records_read() - 1, file->offset() - rec.size() - 16, e.what());
             Y8M_CHECK(opts.records.on_corrupt == CorruptPolicy::skip, "{}", msg);
             count_skip(msg);
             continue;
@@ -244,7 +248,8 @@ struct Reader::Impl {
   uint64_t draws = 0;
   ExamplePtr next_example() {
     if (!opts.training) return merged_next();
-    const size_t cap = static_cast<size_t>(opts.shuffle_capacity > 0 ? opts.shuffle_capacity : 5 * opts.batch_size);
+    const size_t cap = static_cast<size_t>(opts.shuffle_capacity > 0 ? opts.shuffle_capacity
+                                                                     : 5 * opts.batch_size);
     while (buffer.size() < cap) {
       ExamplePtr ex = merged_next();
       if (!ex) break;
@@ -264,16 +269,19 @@ struct Reader::Impl {
   std::vector<Tensor> frame_pool;
   Tensor pooled_frames(const Shape& shape, DType dtype, bool pin) {
     for (Tensor& t : frame_pool)
-      if (t.storage_use_count() == 1 && t.use_count() == 1 && t.shape() == shape) return t.reshape(shape);
+      if (t.storage_use_count() == 1 && t.use_count() == 1 && t.shape() == shape)
+        return t.reshape(shape);
     Tensor t = Tensor::empty(shape, dtype, Device::cpu(), pin);
     if (frame_pool.size() < 8) frame_pool.push_back(t);
     return t.reshape(shape);
   }
 
-  // Runs fn over [0, n) split into up to `assembly_threads` contiguous parts, the first on this thread.
+  // Runs fn over [0, n) split into up to `assembly_threads` contiguous parts, the first on this
+  // thread.
   int assembly_threads = 1;
   void run_split(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
-    const int parts = static_cast<int>(std::min<int64_t>(assembly_threads, std::max<int64_t>(1, n / 8)));
+    const int parts =
+        static_cast<int>(std::min<int64_t>(assembly_threads, std::max<int64_t>(1, n / 8)));
     std::vector<std::thread> helpers;
     std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
     for (int p = 1; p < parts; ++p)
@@ -301,43 +309,46 @@ struct Reader::Impl {
     const bool pin = opts.pinned && engine::cuda_device_count() > 0;
     Batch b;
     b.size = B;
-    b.frames = opts.video_level ? pooled_frames({B, F}, DType::f32, pin) : pooled_frames({B, T, F}, DType::u8, pin);
+    b.frames = opts.video_level ? pooled_frames({B, F}, DType::f32, pin)
+                                : pooled_frames({B, T, F}, DType::u8, pin);
     b.num_frames = Tensor::empty({B}, DType::i32, Device::cpu(), pin);
-    // Zeroed here, not with Tensor::zeros: its OpenMP fill would leave worker threads spinning on the
-    // cores the reader threads need.
+    // Zeroed here, not with Tensor::zeros: its OpenMP fill would leave worker threads spinning on
+    // the cores the reader threads need.
     b.labels = Tensor::empty({B, V});
     std::memset(b.labels.data_ptr(), 0, b.labels.nbytes());
     if (d.distill) b.predictions = Tensor::empty({B, V});
     b.ids.resize(static_cast<size_t>(B));
     b.label_lists.resize(static_cast<size_t>(B));
     // Examples are independent: assemble them on several threads (the copy is the pipeline's main
-    // cost). Plain threads, not OpenMP: idle OpenMP workers spin and would take the cores the reader
-    // threads need.
+    // cost). Plain threads, not OpenMP: idle OpenMP workers spin and would take the cores the
+    // reader threads need.
     run_split(B, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const Example& ex = *exs[static_cast<size_t>(i)];
-      const std::vector<int64_t>& labels = opts.video_level ? ex.video.labels : ex.frame.labels;
-      b.ids[static_cast<size_t>(i)] = std::string(opts.video_level ? ex.video.id : ex.frame.id);
-      auto& ll = b.label_lists[static_cast<size_t>(i)];
-      ll = labels;
-      std::sort(ll.begin(), ll.end());
-      ll.erase(std::unique(ll.begin(), ll.end()), ll.end());
-      float* lab = b.labels.data<float>() + i * V;
-      for (int64_t l : ll) lab[l] = 1.f;
-      if (opts.video_level) {
-        std::memcpy(b.frames.data<float>() + i * F, ex.video.features.data(), static_cast<size_t>(F) * 4);
-        b.num_frames.data<int32_t>()[i] = 1;
-        continue;
+      for (int64_t i = i0; i < i1; ++i) {
+        const Example& ex = *exs[static_cast<size_t>(i)];
+        const std::vector<int64_t>& labels = opts.video_level ? ex.video.labels : ex.frame.labels;
+        b.ids[static_cast<size_t>(i)] = std::string(opts.video_level ? ex.video.id : ex.frame.id);
+        auto& ll = b.label_lists[static_cast<size_t>(i)];
+        ll = labels;
+        std::sort(ll.begin(), ll.end());
+        ll.erase(std::unique(ll.begin(), ll.end()), ll.end());
+        float* lab = b.labels.data<float>() + i * V;
+        for (int64_t l : ll) lab[l] = 1.f;
+        if (opts.video_level) {
+          std::memcpy(b.frames.data<float>() + i * F, ex.video.features.data(),
+                      static_cast<size_t>(F) * 4);
+          b.num_frames.data<int32_t>()[i] = 1;
+          continue;
+        }
+        const FrameRecord& fr = ex.frame;
+        b.num_frames.data<int32_t>()[i] = fr.num_frames;
+        uint8_t* dst = b.frames.data<uint8_t>() + i * static_cast<int64_t>(T) * F;
+        copy_frames(ex, d.features, dst);
+        std::memset(dst + static_cast<int64_t>(fr.num_frames) * F, 0,
+                    static_cast<size_t>(T - fr.num_frames) * static_cast<size_t>(F));
+        if (d.distill)
+          std::memcpy(b.predictions.data<float>() + i * V, fr.predictions.data(),
+                      static_cast<size_t>(V) * 4);
       }
-      const FrameRecord& fr = ex.frame;
-      b.num_frames.data<int32_t>()[i] = fr.num_frames;
-      uint8_t* dst = b.frames.data<uint8_t>() + i * static_cast<int64_t>(T) * F;
-      copy_frames(ex, d.features, dst);
-      std::memset(dst + static_cast<int64_t>(fr.num_frames) * F, 0,
-                  static_cast<size_t>(T - fr.num_frames) * static_cast<size_t>(F));
-      if (d.distill)
-        std::memcpy(b.predictions.data<float>() + i * V, fr.predictions.data(), static_cast<size_t>(V) * 4);
-    }
     });
     return b;
   }
@@ -401,9 +412,11 @@ struct Reader::Impl {
 
 Reader::Reader(ReaderOptions opts) : opts_(std::move(opts)) {
   Y8M_CHECK(opts_.batch_size > 0, "reader: batch_size must be positive, got {}", opts_.batch_size);
-  Y8M_CHECK(opts_.num_readers > 0, "reader: num_readers must be positive, got {}", opts_.num_readers);
-  Y8M_CHECK(opts_.decode.max_frames > 0 && opts_.decode.num_classes > 0, "reader: bad max_frames {} or num_classes {}",
-            opts_.decode.max_frames, opts_.decode.num_classes);
+  Y8M_CHECK(opts_.num_readers > 0, "reader: num_readers must be positive, got {}",
+            opts_.num_readers);
+  Y8M_CHECK(opts_.decode.max_frames > 0 && opts_.decode.num_classes > 0,
+            "reader: bad max_frames {} or num_classes {}", opts_.decode.max_frames,
+            opts_.decode.num_classes);
   files_ = expand_patterns(opts_.patterns, opts_.pattern_flag.c_str());
   impl_ = std::make_unique<Impl>(opts_, files_);
 }
@@ -436,7 +449,8 @@ int64_t Reader::skipped_records() const { return impl_->skipped.load(); }
 
 double Reader::examples_per_second() const {
   if (!impl_->started) return 0;
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->t0).count();
+  const double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->t0).count();
   return s > 0 ? static_cast<double>(delivered_) / s : 0;
 }
 

@@ -2,16 +2,22 @@
 //
 //   files (comma-separated globs, sorted per pattern)
 //     -> per epoch, the file list (shuffled with the seed in training mode)
-//     -> `num_readers` threads; reader r takes files r, r+R, r+2R, ... of the epoch sequence, frames,
+//     -> `num_readers` threads; reader r takes files r, r+R, r+2R, ... of the epoch sequence,
+//     frames,
 //        CRC-checks and decodes records (zero-copy views into the mapped file)
-//     -> merged round-robin across readers (a fixed interleave, so thread timing never changes the order)
-//     -> training: a shuffle buffer of `shuffle_capacity` examples sampled with the counter-based RNG
-//     -> batches of `batch_size` (the last one may be short): frames as uint8 [B, max_frames, sum F],
-//        zero-padded, in pinned host memory when a GPU is present, plus num_frames, dense labels, ids.
+//     -> merged round-robin across readers (a fixed interleave, so thread timing never changes the
+//     order)
+//     -> training: a shuffle buffer of `shuffle_capacity` examples sampled with the counter-based
+//     RNG
+//     -> batches of `batch_size` (the last one may be short): frames as uint8 [B, max_frames, sum
+//     F],
+//        zero-padded, in pinned host memory when a GPU is present, plus num_frames, dense labels,
+//        ids.
 // Evaluation mode reads each file once, in order (one reader gives the exact file order).
 //
-// position() counts examples delivered since the start of the run; a new Reader with the same options
-// and seed, fast-forwarded with skip_examples(position), continues exactly where the old one stopped.
+// position() counts examples delivered since the start of the run; a new Reader with the same
+// options and seed, fast-forwarded with skip_examples(position), continues exactly where the old
+// one stopped.
 #pragma once
 #include "io/io_layer.h"
 
@@ -27,7 +33,7 @@
 namespace y8m::io {
 
 struct ReaderOptions {
-  std::string patterns;   // comma-separated glob patterns
+  std::string patterns;                       // comma-separated glob patterns
   std::string pattern_flag = "data pattern";  // named in errors (e.g. "--train_data_pattern")
   int num_readers = 1;
   int batch_size = 1024;
@@ -53,7 +59,8 @@ struct Batch {
 };
 
 // Expands comma-separated glob patterns; throws naming the pattern when one matches no file.
-std::vector<std::string> expand_patterns(const std::string& patterns, const char* flag_name = "data pattern");
+std::vector<std::string> expand_patterns(const std::string& patterns,
+                                         const char* flag_name = "data pattern");
 
 class Reader {
  public:

@@ -41,7 +41,9 @@ class Stream {
     }
     return buf_.v[pos_++];
   }
-  double uniform() { return (static_cast<double>(u32() >> 5) * 67108864.0 + (u32() >> 6)) / 9007199254740992.0; }
+  double uniform() {
+    return (static_cast<double>(u32() >> 5) * 67108864.0 + (u32() >> 6)) / 9007199254740992.0;
+  }
   double normal() {
     const double u1 = 1.0 - uniform(), u2 = uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
@@ -96,7 +98,8 @@ struct Shared {
 
 std::vector<int64_t> draw_labels(const Shared& sh, Stream& rs) {
   const SynthOptions& o = sh.o;
-  const int k = std::min({1 + rs.poisson(std::max(0.0, o.mean_labels - 1.0)), o.max_labels, o.num_classes});
+  const int k =
+      std::min({1 + rs.poisson(std::max(0.0, o.mean_labels - 1.0)), o.max_labels, o.num_classes});
   std::vector<int64_t> labels;
   while (static_cast<int>(labels.size()) < k) {
     const double u = rs.uniform() * sh.cdf.back();
@@ -108,7 +111,8 @@ std::vector<int64_t> draw_labels(const Shared& sh, Stream& rs) {
 }
 
 // Writes one shard of one split: videos [begin, end).
-SynthSummary write_shard(const Shared& sh, const std::string& root, int split, int shard, int64_t begin, int64_t end) {
+SynthSummary write_shard(const Shared& sh, const std::string& root, int split, int shard,
+                         int64_t begin, int64_t end) {
   const SynthOptions& o = sh.o;
   SynthSummary s;
   const std::string name = fmt::format("{}{:04d}.tfrecord", kSplits[split], shard);
@@ -129,9 +133,10 @@ SynthSummary write_shard(const Shared& sh, const std::string& root, int split, i
     std::vector<double> mean(kF, 0.0);
     for (int t = 0; t < n; ++t) {
       const bool background = rs.uniform() < o.background_frames;
-      const float* proto = background ? nullptr
-                                      : sh.prototypes.data() +
-                                            labels[static_cast<size_t>(rs.u32() % labels.size())] * kF;
+      const float* proto =
+          background
+              ? nullptr
+              : sh.prototypes.data() + labels[static_cast<size_t>(rs.u32() % labels.size())] * kF;
       for (int f = 0; f < kF; ++f) {
         const double x = (proto ? proto[f] : 0.0) + bg[f] + noise * rs.normal();
         const uint8_t q = quantize(x);
@@ -149,14 +154,17 @@ SynthSummary write_shard(const Shared& sh, const std::string& root, int split, i
     if (fw) {
       std::vector<std::vector<std::string_view>> frames(2);
       for (int t = 0; t < n; ++t) {
-        frames[0].emplace_back(reinterpret_cast<const char*>(rgb.data()) + static_cast<size_t>(t) * kRgb, kRgb);
-        frames[1].emplace_back(reinterpret_cast<const char*>(audio.data()) + static_cast<size_t>(t) * kAudio, kAudio);
+        frames[0].emplace_back(
+            reinterpret_cast<const char*>(rgb.data()) + static_cast<size_t>(t) * kRgb, kRgb);
+        frames[1].emplace_back(
+            reinterpret_cast<const char*>(audio.data()) + static_cast<size_t>(t) * kAudio, kAudio);
       }
       fw->write(encode_frame_record(id, written, frames, fspec, "id"));
     }
     if (vw) {
       std::vector<std::vector<float>> feats(2);
-      for (int f = 0; f < kF; ++f) feats[f < kRgb ? 0 : 1].push_back(static_cast<float>(mean[static_cast<size_t>(f)] / n));
+      for (int f = 0; f < kF; ++f)
+        feats[f < kRgb ? 0 : 1].push_back(static_cast<float>(mean[static_cast<size_t>(f)] / n));
       vw->write(encode_video_record(id, written, feats, vspec));
     }
     s.videos += 1;
@@ -204,34 +212,43 @@ double synth_class_probability(const SynthOptions& o, int c) {
 
 SynthSummary write_synth_dataset(const SynthOptions& o) {
   Y8M_CHECK(!o.output_dir.empty(), "--output_dir: required");
-  Y8M_CHECK(!fs::exists(o.output_dir), "--output_dir: '{}' already exists (choose a new folder)", o.output_dir);
-  Y8M_CHECK(o.num_classes > 0 && o.shards > 0 && o.min_frames >= 1 && o.max_frames >= o.min_frames &&
-                o.train_videos >= 0 && o.validate_videos >= 0 && o.test_videos >= 0 && o.mean_labels >= 1 &&
-                o.max_labels >= 1 && o.difficulty >= 0 && (o.frame_level || o.video_level),
-            "y8m-synth: inconsistent options (classes {}, shards {}, frames [{}, {}], labels mean {} max {})",
+  Y8M_CHECK(!fs::exists(o.output_dir), "--output_dir: '{}' already exists (choose a new folder)",
+            o.output_dir);
+  Y8M_CHECK(o.num_classes > 0 && o.shards > 0 && o.min_frames >= 1 &&
+                o.max_frames >= o.min_frames && o.train_videos >= 0 && o.validate_videos >= 0 &&
+                o.test_videos >= 0 && o.mean_labels >= 1 && o.max_labels >= 1 &&
+                o.difficulty >= 0 && (o.frame_level || o.video_level),
+            "y8m-synth: inconsistent options (classes {}, shards {}, frames [{}, {}], labels mean "
+            "{} max {})",
             o.num_classes, o.shards, o.min_frames, o.max_frames, o.mean_labels, o.max_labels);
   Shared sh{o, {}, {}};
   sh.prototypes.resize(static_cast<size_t>(o.num_classes) * kF);
   for (int c = 0; c < o.num_classes; ++c) {
     Stream ps(o.seed, kPrototype, static_cast<uint64_t>(c));
-    for (int f = 0; f < kF; ++f) sh.prototypes[static_cast<size_t>(c) * kF + f] = static_cast<float>(0.35 * ps.normal());
+    for (int f = 0; f < kF; ++f)
+      sh.prototypes[static_cast<size_t>(c) * kF + f] = static_cast<float>(0.35 * ps.normal());
   }
   double acc = 0;
   for (int c = 0; c < o.num_classes; ++c) sh.cdf.push_back(acc += std::pow(c + 10.0, -o.alpha));
 
-  // Build in a temporary sibling folder and rename at the end: no partial dataset under the final name.
+  // Build in a temporary sibling folder and rename at the end: no partial dataset under the final
+  // name.
   std::random_device rd;
   const std::string tmp = fmt::format("{}.tmp-{:08x}", o.output_dir, rd());
   fs::create_directories(tmp);
   if (o.frame_level) fs::create_directories(tmp + "/frame");
   if (o.video_level) fs::create_directories(tmp + "/video");
-  struct Job { int split, shard; int64_t begin, end; };
+  struct Job {
+    int split, shard;
+    int64_t begin, end;
+  };
   std::vector<Job> jobs;
   const int64_t counts[3] = {o.train_videos, o.validate_videos, o.test_videos};
   for (int sp = 0; sp < 3; ++sp) {
     if (counts[sp] == 0) continue;
     const int shards = static_cast<int>(std::min<int64_t>(o.shards, counts[sp]));
-    for (int s = 0; s < shards; ++s) jobs.push_back({sp, s, counts[sp] * s / shards, counts[sp] * (s + 1) / shards});
+    for (int s = 0; s < shards; ++s)
+      jobs.push_back({sp, s, counts[sp] * s / shards, counts[sp] * (s + 1) / shards});
   }
   SynthSummary total;
   std::mutex mu;
@@ -240,7 +257,8 @@ SynthSummary write_synth_dataset(const SynthOptions& o) {
   auto work = [&] {
     for (size_t j; (j = next++) < jobs.size();) {
       try {
-        const SynthSummary s = write_shard(sh, tmp, jobs[j].split, jobs[j].shard, jobs[j].begin, jobs[j].end);
+        const SynthSummary s =
+            write_shard(sh, tmp, jobs[j].split, jobs[j].shard, jobs[j].begin, jobs[j].end);
         std::lock_guard<std::mutex> l(mu);
         total.videos += s.videos;
         total.frames += s.frames;
@@ -253,7 +271,9 @@ SynthSummary write_synth_dataset(const SynthOptions& o) {
       }
     }
   };
-  const int nt = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int nt = o.threads > 0
+                     ? o.threads
+                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
   for (int t = 0; t < nt; ++t) pool.emplace_back(work);
   for (auto& t : pool) t.join();

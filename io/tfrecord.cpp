@@ -34,7 +34,8 @@ CorruptPolicy corrupt_policy_from_name(const std::string& name) {
   Y8M_FAIL("--corrupt_records: expected 'fail' or 'skip', got '{}'", name);
 }
 
-RecordReader::RecordReader(const std::string& path, RecordReaderOptions opts) : path_(path), opts_(opts) {
+RecordReader::RecordReader(const std::string& path, RecordReaderOptions opts)
+    : path_(path), opts_(opts) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   Y8M_CHECK(fd >= 0, "{}: cannot open: {}", path, std::strerror(errno));
   struct stat st;
@@ -61,8 +62,10 @@ RecordReader::~RecordReader() {
 }
 
 void RecordReader::corrupt(const std::string& what, uint64_t at) {
-  const std::string msg = fmt::format("{}: record {} at byte offset {}: {}", path_, index_, at, what);
-  Y8M_CHECK(opts_.on_corrupt == CorruptPolicy::skip, "{} (use --corrupt_records=skip to skip bad records)", msg);
+  const std::string msg =
+      fmt::format("{}: record {} at byte offset {}: {}", path_, index_, at, what);
+  Y8M_CHECK(opts_.on_corrupt == CorruptPolicy::skip,
+            "{} (use --corrupt_records=skip to skip bad records)", msg);
   last_problem_ = msg;
   ++skipped_;
   ++index_;
@@ -85,9 +88,10 @@ bool RecordReader::next(std::string_view* record) {
       return false;
     }
     if (len > left - kHeader || left - kHeader - len < kFooter) {
-      corrupt(fmt::format("record length {} exceeds the {} bytes left in the file (truncated file?)", len,
-                          left - kHeader),
-              at);
+      corrupt(
+          fmt::format("record length {} exceeds the {} bytes left in the file (truncated file?)",
+                      len, left - kHeader),
+          at);
       offset_ = size_;
       return false;
     }
@@ -170,8 +174,8 @@ void RecordWriter::close() {
   Y8M_CHECK(::close(fd_) == 0, "{}: close failed: {}", tmp_path_, std::strerror(errno));
   fd_ = -1;
   if (!atomic_) return;
-  Y8M_CHECK(::rename(tmp_path_.c_str(), path_.c_str()) == 0, "{}: cannot rename from {}: {}", path_, tmp_path_,
-            std::strerror(errno));
+  Y8M_CHECK(::rename(tmp_path_.c_str(), path_.c_str()) == 0, "{}: cannot rename from {}: {}", path_,
+            tmp_path_, std::strerror(errno));
 }
 
 }  // namespace y8m::io

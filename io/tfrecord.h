@@ -2,11 +2,11 @@
 //   uint64 length | uint32 masked_crc32c(length bytes) | data[length] | uint32 masked_crc32c(data)
 // little-endian, no file header. A file may end only after a complete record.
 //
-// RecordReader maps the file read-only and returns views into it (no copy). Every error names the file,
-// the record index and the byte offset. With CorruptPolicy::fail (the default) the first bad record
-// throws; with CorruptPolicy::skip a record whose data CRC is wrong is skipped and reading goes on, while
-// a bad length field or a truncated tail ends the file (its remaining bytes cannot be framed); each skip
-// is counted. The reader always advances: it cannot loop.
+// RecordReader maps the file read-only and returns views into it (no copy). Every error names the
+// file, the record index and the byte offset. With CorruptPolicy::fail (the default) the first bad
+// record throws; with CorruptPolicy::skip a record whose data CRC is wrong is skipped and reading
+// goes on, while a bad length field or a truncated tail ends the file (its remaining bytes cannot
+// be framed); each skip is counted. The reader always advances: it cannot loop.
 #pragma once
 #include "io/io_layer.h"
 
@@ -43,9 +43,9 @@ class RecordReader {
   void seek(uint64_t offset, int64_t records_read);
 
   const std::string& path() const { return path_; }
-  uint64_t offset() const { return offset_; }          // byte offset of the next record
-  int64_t records_read() const { return index_; }      // records returned or skipped so far
-  int64_t skipped() const { return skipped_; }         // corrupt records skipped
+  uint64_t offset() const { return offset_; }      // byte offset of the next record
+  int64_t records_read() const { return index_; }  // records returned or skipped so far
+  int64_t skipped() const { return skipped_; }     // corrupt records skipped
   // The unmasked CRC32C the last returned record's data must have (for defer_data_crc).
   uint32_t expected_data_crc() const { return expected_crc_; }
   // Byte offset of the last returned record.
@@ -70,10 +70,10 @@ class RecordReader {
   std::string last_problem_;
 };
 
-// Writes records to `path` atomically: data goes to a temporary file in the same folder, and close()
-// flushes, fsyncs and renames it to `path`. Destroying an unclosed writer deletes the temporary file, so an
-// interrupted run never leaves a partial file under the final name.
-// With atomic = false (TensorBoard event files, read while they grow) records go straight to `path`
+// Writes records to `path` atomically: data goes to a temporary file in the same folder, and
+// close() flushes, fsyncs and renames it to `path`. Destroying an unclosed writer deletes the
+// temporary file, so an interrupted run never leaves a partial file under the final name. With
+// atomic = false (TensorBoard event files, read while they grow) records go straight to `path`
 // (created, must not exist) and flush() makes them visible.
 class RecordWriter {
  public:

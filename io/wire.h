@@ -1,5 +1,6 @@
-// A minimal protobuf wire-format cursor (varint, fixed32/64, length-delimited) for the zero-copy parse
-// of YouTube-8M records. Every read is bounds-checked; malformed input throws y8m::Error with `what`.
+// A minimal protobuf wire-format cursor (varint, fixed32/64, length-delimited) for the zero-copy
+// parse of YouTube-8M records. Every read is bounds-checked; malformed input throws y8m::Error with
+// `what`.
 #pragma once
 #include "io/io_layer.h"
 
@@ -11,11 +12,19 @@
 
 namespace y8m::io::wire {
 
-enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5 };
+enum WireType : uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLen = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5
+};
 
 class Cursor {
  public:
-  explicit Cursor(std::string_view s) : p_(reinterpret_cast<const uint8_t*>(s.data())), end_(p_ + s.size()) {}
+  explicit Cursor(std::string_view s)
+      : p_(reinterpret_cast<const uint8_t*>(s.data())), end_(p_ + s.size()) {}
   bool done() const { return p_ >= end_; }
 
   uint64_t varint() {
@@ -38,8 +47,8 @@ class Cursor {
   }
   std::string_view bytes() {
     const uint64_t n = varint();
-    Y8M_CHECK(n <= static_cast<uint64_t>(end_ - p_), "malformed protobuf: length {} exceeds the {} bytes left", n,
-              end_ - p_);
+    Y8M_CHECK(n <= static_cast<uint64_t>(end_ - p_),
+              "malformed protobuf: length {} exceeds the {} bytes left", n, end_ - p_);
     std::string_view s(reinterpret_cast<const char*>(p_), n);
     p_ += n;
     return s;
@@ -61,10 +70,18 @@ class Cursor {
   // Skips a field of the given wire type (unknown fields). Groups are skipped to their end tag.
   void skip(uint32_t wire_type, int depth = 0) {
     switch (wire_type) {
-      case kVarint: varint(); return;
-      case kFixed64: fixed64(); return;
-      case kLen: bytes(); return;
-      case kFixed32: fixed32(); return;
+      case kVarint:
+        varint();
+        return;
+      case kFixed64:
+        fixed64();
+        return;
+      case kLen:
+        bytes();
+        return;
+      case kFixed32:
+        fixed32();
+        return;
       case kStartGroup: {
         Y8M_CHECK(depth < 32, "malformed protobuf: groups nested too deeply");
         for (;;) {
@@ -74,7 +91,8 @@ class Cursor {
           skip(wt, depth + 1);
         }
       }
-      default: Y8M_FAIL("malformed protobuf: unexpected wire type {}", wire_type);
+      default:
+        Y8M_FAIL("malformed protobuf: unexpected wire type {}", wire_type);
     }
   }
 

@@ -48,15 +48,16 @@ FeatureSpec FeatureSpec::parse(const std::string& names_csv, const std::string& 
     f.sizes.push_back(v);
   }
   Y8M_CHECK(!f.names.empty() && f.names.size() == f.sizes.size(),
-            "--feature_names '{}' and --feature_sizes '{}' must list the same number of features", names_csv,
-            sizes_csv);
+            "--feature_names '{}' and --feature_sizes '{}' must list the same number of features",
+            names_csv, sizes_csv);
   return f;
 }
 
 namespace {
 
 // A Feature message's payload of the expected kind (1 bytes_list, 2 float_list, 3 int64_list).
-std::string_view feature_payload(std::string_view feature, uint32_t want, const char* key, const char* kind) {
+std::string_view feature_payload(std::string_view feature, uint32_t want, const char* key,
+                                 const char* kind) {
   Cursor c(feature);
   std::string_view payload;
   bool found = false;
@@ -139,8 +140,12 @@ inline bool frame_fast_path(std::string_view feature, std::string_view* frame) {
   const uint8_t* p = reinterpret_cast<const uint8_t*>(feature.data());
   const uint8_t* end = p + feature.size();
   uint32_t n1, n2;
-  if (p == end || *p++ != 0x0a || !short_varint(p, end, &n1) || n1 != static_cast<uint32_t>(end - p)) return false;
-  if (p == end || *p++ != 0x0a || !short_varint(p, end, &n2) || n2 != static_cast<uint32_t>(end - p)) return false;
+  if (p == end || *p++ != 0x0a || !short_varint(p, end, &n1) ||
+      n1 != static_cast<uint32_t>(end - p))
+    return false;
+  if (p == end || *p++ != 0x0a || !short_varint(p, end, &n2) ||
+      n2 != static_cast<uint32_t>(end - p))
+    return false;
   *frame = std::string_view(reinterpret_cast<const char*>(p), n2);
   return true;
 }
@@ -266,10 +271,11 @@ void decode_frame_record(std::string_view record, const DecodeOptions& opts, Fra
             const std::string_view feature = lc.bytes();
             std::string_view frame;
             if (!frame_fast_path(feature, &frame))
-              frame = read_first_bytes(feature_payload(feature, 1, fs.names[k].c_str(), "bytes_list"));
+              frame =
+                  read_first_bytes(feature_payload(feature, 1, fs.names[k].c_str(), "bytes_list"));
             Y8M_CHECK(static_cast<int>(frame.size()) == fs.sizes[k],
-                      "feature '{}' frame {} has {} bytes, expected {} (--feature_sizes)", fs.names[k], count,
-                      frame.size(), fs.sizes[k]);
+                      "feature '{}' frame {} has {} bytes, expected {} (--feature_sizes)",
+                      fs.names[k], count, frame.size(), fs.sizes[k]);
             if (count < opts.max_frames) views.push_back(frame);
             ++count;
           }
@@ -281,19 +287,22 @@ void decode_frame_record(std::string_view record, const DecodeOptions& opts, Fra
     }
   }
   const char* main_key = opts.id_key.empty() ? "id" : opts.id_key.c_str();
-  const Context ctx = read_context(context, opts, main_key, opts.id_key.empty() ? "video_id" : nullptr);
+  const Context ctx =
+      read_context(context, opts, main_key, opts.id_key.empty() ? "video_id" : nullptr);
   finish_context(ctx, opts, &out->id, &out->labels);
   out->predictions.clear();
   if (opts.distill) {
-    Y8M_CHECK(ctx.has_predictions, "missing context feature 'predictions' (not a distillation record?)");
+    Y8M_CHECK(ctx.has_predictions,
+              "missing context feature 'predictions' (not a distillation record?)");
     read_float_list(ctx.predictions_list, &out->predictions);
     Y8M_CHECK(static_cast<int>(out->predictions.size()) == opts.num_classes,
-              "context feature 'predictions' has {} values, expected {}", out->predictions.size(), opts.num_classes);
+              "context feature 'predictions' has {} values, expected {}", out->predictions.size(),
+              opts.num_classes);
   }
   for (size_t k = 0; k < nf; ++k) {
     Y8M_CHECK(counts[k] >= 0, "missing feature list '{}' (--feature_names)", fs.names[k]);
-    Y8M_CHECK(counts[k] == counts[0], "frame count mismatch: '{}' has {} frames, '{}' has {}", fs.names[0],
-              counts[0], fs.names[k], counts[k]);
+    Y8M_CHECK(counts[k] == counts[0], "frame count mismatch: '{}' has {} frames, '{}' has {}",
+              fs.names[0], counts[0], fs.names[k], counts[k]);
   }
   out->total_frames = counts[0];
   out->num_frames = std::min(counts[0], opts.max_frames);
@@ -313,7 +322,8 @@ void decode_video_record(std::string_view record, const DecodeOptions& opts, Vid
     }
   }
   const char* main_key = opts.id_key.empty() ? "id" : opts.id_key.c_str();
-  const Context ctx = read_context(features, opts, main_key, opts.id_key.empty() ? "video_id" : nullptr);
+  const Context ctx =
+      read_context(features, opts, main_key, opts.id_key.empty() ? "video_id" : nullptr);
   finish_context(ctx, opts, &out->id, &out->labels);
   std::vector<std::string_view> lists(fs.names.size());
   std::vector<bool> seen(fs.names.size(), false);
@@ -329,8 +339,9 @@ void decode_video_record(std::string_view record, const DecodeOptions& opts, Vid
     Y8M_CHECK(seen[k], "missing feature '{}' (--feature_names)", fs.names[k]);
     const size_t before = out->features.size();
     read_float_list(lists[k], &out->features);
-    Y8M_CHECK(static_cast<int>(out->features.size() - before) == fs.sizes[k], "feature '{}' has {} values, expected {}",
-              fs.names[k], out->features.size() - before, fs.sizes[k]);
+    Y8M_CHECK(static_cast<int>(out->features.size() - before) == fs.sizes[k],
+              "feature '{}' has {} values, expected {}", fs.names[k], out->features.size() - before,
+              fs.sizes[k]);
   }
 }
 
@@ -359,8 +370,8 @@ std::string encode_frame_record(std::string_view id, const std::vector<int64_t>&
                                 const std::vector<std::vector<std::string_view>>& frames,
                                 const FeatureSpec& features, const std::string& id_key,
                                 const std::vector<float>* predictions) {
-  Y8M_CHECK(frames.size() == features.names.size(), "encode: {} frame lists for {} features", frames.size(),
-            features.names.size());
+  Y8M_CHECK(frames.size() == features.names.size(), "encode: {} frame lists for {} features",
+            frames.size(), features.names.size());
   tensorflow::SequenceExample ex;
   set_context(ex.mutable_context(), id, id_key, labels);
   if (predictions != nullptr) {
@@ -369,11 +380,13 @@ std::string encode_frame_record(std::string_view id, const std::vector<int64_t>&
   }
   auto& lists = *ex.mutable_feature_lists()->mutable_feature_list();
   for (size_t k = 0; k < frames.size(); ++k) {
-    Y8M_CHECK(frames[k].size() == frames[0].size(), "encode: frame count mismatch between features");
+    Y8M_CHECK(frames[k].size() == frames[0].size(),
+              "encode: frame count mismatch between features");
     auto& fl = lists[features.names[k]];
     for (std::string_view fr : frames[k]) {
-      Y8M_CHECK(static_cast<int>(fr.size()) == features.sizes[k], "encode: frame of {} bytes for feature '{}' of {}",
-                fr.size(), features.names[k], features.sizes[k]);
+      Y8M_CHECK(static_cast<int>(fr.size()) == features.sizes[k],
+                "encode: frame of {} bytes for feature '{}' of {}", fr.size(), features.names[k],
+                features.sizes[k]);
       fl.add_feature()->mutable_bytes_list()->add_value(std::string(fr));
     }
   }
@@ -381,16 +394,19 @@ std::string encode_frame_record(std::string_view id, const std::vector<int64_t>&
 }
 
 std::string encode_video_record(std::string_view id, const std::vector<int64_t>& labels,
-                                const std::vector<std::vector<float>>& features, const FeatureSpec& spec) {
-  Y8M_CHECK(features.size() == spec.names.size(), "encode: {} feature vectors for {} features", features.size(),
-            spec.names.size());
+                                const std::vector<std::vector<float>>& features,
+                                const FeatureSpec& spec) {
+  Y8M_CHECK(features.size() == spec.names.size(), "encode: {} feature vectors for {} features",
+            features.size(), spec.names.size());
   tensorflow::Example ex;
   set_context(ex.mutable_features(), id, "id", labels);
   auto& fm = *ex.mutable_features()->mutable_feature();
   for (size_t k = 0; k < features.size(); ++k) {
-    Y8M_CHECK(static_cast<int>(features[k].size()) == spec.sizes[k], "encode: feature '{}' has {} values, expected {}",
-              spec.names[k], features[k].size(), spec.sizes[k]);
-    fm[spec.names[k]].mutable_float_list()->mutable_value()->Add(features[k].begin(), features[k].end());
+    Y8M_CHECK(static_cast<int>(features[k].size()) == spec.sizes[k],
+              "encode: feature '{}' has {} values, expected {}", spec.names[k], features[k].size(),
+              spec.sizes[k]);
+    fm[spec.names[k]].mutable_float_list()->mutable_value()->Add(features[k].begin(),
+                                                                 features[k].end());
   }
   return serialize_deterministic(ex);
 }

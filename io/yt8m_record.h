@@ -6,9 +6,9 @@
 // distillation SequenceExample: frame-level plus context `predictions`, exactly num_classes floats.
 //
 // The decoder is a zero-copy wire parser: frames are views into the record. Packed and unpacked
-// numeric lists and unknown fields are accepted (protobuf semantics; for a repeated map key the last
-// entry wins). Encoders use the protoc-generated TensorFlow messages with deterministic serialization
-// (map keys sorted), byte-identical to TensorFlow's writer for the same message.
+// numeric lists and unknown fields are accepted (protobuf semantics; for a repeated map key the
+// last entry wins). Encoders use the protoc-generated TensorFlow messages with deterministic
+// serialization (map keys sorted), byte-identical to TensorFlow's writer for the same message.
 #pragma once
 #include "io/io_layer.h"
 
@@ -33,18 +33,18 @@ struct DecodeOptions {
   FeatureSpec features = FeatureSpec::frame_default();
   int max_frames = 300;
   int num_classes = 3862;
-  std::string id_key;           // "" = detect: `id`, else `video_id`
-  bool require_labels = true;   // false for test data (inference)
-  bool distill = false;         // read the `predictions` context feature
+  std::string id_key;          // "" = detect: `id`, else `video_id`
+  bool require_labels = true;  // false for test data (inference)
+  bool distill = false;        // read the `predictions` context feature
 };
 
 // A decoded frame-level record. Views point into the record bytes.
 struct FrameRecord {
   std::string_view id;
   std::vector<int64_t> labels;
-  std::vector<float> predictions;                    // distillation records only
-  int num_frames = 0;                                // min(frames in the record, max_frames)
-  int total_frames = 0;                              // frames in the record
+  std::vector<float> predictions;                     // distillation records only
+  int num_frames = 0;                                 // min(frames in the record, max_frames)
+  int total_frames = 0;                               // frames in the record
   std::vector<std::vector<std::string_view>> frames;  // [feature][frame < num_frames], each F bytes
 };
 
@@ -65,6 +65,7 @@ std::string encode_frame_record(std::string_view id, const std::vector<int64_t>&
                                 const FeatureSpec& features, const std::string& id_key = "id",
                                 const std::vector<float>* predictions = nullptr);
 std::string encode_video_record(std::string_view id, const std::vector<int64_t>& labels,
-                                const std::vector<std::vector<float>>& features, const FeatureSpec& spec);
+                                const std::vector<std::vector<float>>& features,
+                                const FeatureSpec& spec);
 
 }  // namespace y8m::io

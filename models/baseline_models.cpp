@@ -52,9 +52,9 @@ Tensor FrameLevelLogisticModel::forward(const Tensor& inputs, const Tensor& num_
                                         engine::Generator&) {
   const int64_t b = check_inputs(inputs, num_frames_host);
   // max(n, 1) valid frames per video, computed by an op so that a traced graph recomputes it.
-  const Tensor d = ops::reshape(ops::frame_counts(num_frames_host, inputs.size(1), 1,
-                                                  inputs.dtype(), inputs.device()),
-                                {b, 1});
+  const Tensor d = ops::reshape(
+      ops::frame_counts(num_frames_host, inputs.size(1), 1, inputs.dtype(), inputs.device()),
+      {b, 1});
   return head_->forward(ops::div(ops::sum(inputs, 1), d));
 }
 

@@ -33,8 +33,8 @@ struct InitOptions {
   // from the generator, so a full-size model (1.2 GB for NetVLAD1) can be built to count its
   // parameters. Constant initializers (BN statistics, zero biases) still fill.
   bool skip_random_init = false;
-  // Decay of every BatchNorm's moving averages (slim: 0.999). A y8m option (--batch_norm_decay) for short
-  // runs, whose moving statistics would otherwise stay near their initial values.
+  // Decay of every BatchNorm's moving averages (slim: 0.999). A y8m option (--batch_norm_decay) for
+  // short runs, whose moving statistics would otherwise stay near their initial values.
   double batch_norm_decay = 0.999;
 };
 

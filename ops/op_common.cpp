@@ -20,7 +20,8 @@ void check_dim(const Tensor& t, int64_t dim, const char* op, const char* what) {
 }
 
 int64_t normalize_axis(int64_t axis, int64_t dim, const char* op) {
-  Y8M_CHECK(axis >= -dim && axis < dim, "{}: axis {} out of range for {} dimensions", op, axis, dim);
+  Y8M_CHECK(axis >= -dim && axis < dim, "{}: axis {} out of range for {} dimensions", op, axis,
+            dim);
   return axis < 0 ? axis + dim : axis;
 }
 

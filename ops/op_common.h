@@ -36,8 +36,8 @@ inline cudaStream_t stream_of(const Tensor& t) {
 
 }  // namespace y8m::ops
 
-// Runs a CUDA launcher statement. A CUDA tensor cannot exist in a CPU-only build, so there the branch
-// is an internal error.
+// Runs a CUDA launcher statement. A CUDA tensor cannot exist in a CPU-only build, so there the
+// branch is an internal error.
 #ifdef Y8M_WITH_CUDA
 #define Y8M_ON_CUDA(...) \
   do {                   \

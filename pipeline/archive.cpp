@@ -258,6 +258,15 @@ og::Graph parse_graph(const std::string& bytes, const std::string& what) {
   return g;
 }
 
+std::map<std::string, std::string> codebook_names(const og::Graph& graph) {
+  std::map<std::string, std::string> m;
+  for (const og::Node& n : graph.nodes) {
+    if (n.op == "dequant_matmul" && n.inputs.size() == 4) m[n.inputs[1]] = n.inputs[2];
+    if (n.op == "dequantize" && n.inputs.size() == 2) m[n.inputs[1]] = n.inputs[0];
+  }
+  return m;
+}
+
 void write_archive(const std::string& path, const og::GraphWithWeights& traced,
                    const models::ModelConfig& config,
                    const std::map<std::string, std::string>& metadata) {
@@ -268,7 +277,11 @@ void write_archive(const std::string& path, const og::GraphWithWeights& traced,
   c.metadata["graph_version"] = std::to_string(kGraphVersion);
   c.model_config = models::to_map(config);
   c.graph = serialize_graph(traced.graph);
-  for (const auto& [name, t] : traced.initializers) c.tensors.push_back({name, t, ""});
+  const std::map<std::string, std::string> codebooks = codebook_names(traced.graph);
+  for (const auto& [name, t] : traced.initializers) {
+    const auto it = codebooks.find(name);
+    c.tensors.push_back({name, t, it == codebooks.end() ? "" : it->second});
+  }
   io::write_container(path, c);
 }
 

@@ -53,8 +53,13 @@ ops::graph::GraphWithWeights trace_model(models::VideoModel& model, const Export
 std::string serialize_graph(const ops::graph::Graph& graph);
 ops::graph::Graph parse_graph(const std::string& bytes, const std::string& what);
 
-// Writes an archive: the graph, its initializers as tensors, the model config and metadata
-// (n_rounds, sample_all, format and anything in `metadata`).
+// The codebook of each quantized tensor, as the graph uses them: indices -> codebook for every
+// dequant_matmul(x, indices, codebook, bias) and dequantize(codebook, indices) node.
+std::map<std::string, std::string> codebook_names(const ops::graph::Graph& graph);
+
+// Writes an archive: the graph, its initializers as tensors (a quantized tensor's entry names its
+// codebook: codebook_names), the model config and metadata (n_rounds, sample_all, format and
+// anything in `metadata`).
 void write_archive(const std::string& path, const ops::graph::GraphWithWeights& traced,
                    const models::ModelConfig& config,
                    const std::map<std::string, std::string>& metadata);

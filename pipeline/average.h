@@ -1,7 +1,7 @@
-// Weight averaging (weights_average.py, SPEC §12.2): the element-wise mean of same-architecture archives
-// or checkpoints. Batch-norm statistics are averaged too; a checkpoint's optimizer state is dropped.
-// Different kinds, architectures (model configs), tensor sets, shapes or dtypes, and quantized tensors
-// are refused with an error naming the files and the difference.
+// Weight averaging (weights_average.py, SPEC §12.2): the element-wise mean of same-architecture
+// archives or checkpoints. Batch-norm statistics are averaged too; a checkpoint's optimizer state
+// is dropped. Different kinds, architectures (model configs), tensor sets, shapes or dtypes, and
+// quantized tensors are refused with an error naming the files and the difference.
 #pragma once
 
 #include "io/container.h"

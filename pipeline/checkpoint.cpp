@@ -16,7 +16,8 @@ constexpr const char* kOptimizerPrefix = "optimizer/";
 
 bool is_shadow(const std::string& name) {
   const std::string& suffix = autograd::kEmaSuffix;
-  return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return name.size() > suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 }  // namespace
 
@@ -31,7 +32,8 @@ void save_checkpoint(const std::string& train_dir, const CheckpointState& s, int
   c.metadata["step"] = std::to_string(s.step);
   c.model_config = s.model_config;
   for (const auto& kv : s.model) c.tensors.push_back({kv.first, kv.second, ""});
-  for (const auto& kv : s.optimizer) c.tensors.push_back({kOptimizerPrefix + kv.first, kv.second, ""});
+  for (const auto& kv : s.optimizer)
+    c.tensors.push_back({kOptimizerPrefix + kv.first, kv.second, ""});
   for (const auto& kv : s.ema) c.tensors.push_back({kv.first, kv.second, ""});
   io::write_container(checkpoint_path(train_dir, s.step), c);
   if (keep_max <= 0) return;
@@ -50,13 +52,15 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
   for (const auto& e : fs::directory_iterator(train_dir, ec)) {
     std::smatch m;
     const std::string name = e.path().filename().string();
-    if (std::regex_match(name, m, kName)) out.emplace_back(std::stoll(m[1].str()), e.path().string());
+    if (std::regex_match(name, m, kName))
+      out.emplace_back(std::stoll(m[1].str()), e.path().string());
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   return out;
 }
 
-std::string latest_valid_checkpoint(const std::string& train_dir, std::vector<std::string>* skipped) {
+std::string latest_valid_checkpoint(const std::string& train_dir,
+                                    std::vector<std::string>* skipped) {
   for (const auto& [step, path] : list_checkpoints(train_dir)) {
     try {
       io::Container c(path);
@@ -94,14 +98,16 @@ CheckpointState load_checkpoint(const std::string& path) {
 }
 
 void swap_in_ema(CheckpointState& s, const std::string& what) {
-  Y8M_CHECK(!s.ema.empty(), "--use_EMA: {} has no EMA shadows (train with --ema_source to get them)", what);
+  Y8M_CHECK(!s.ema.empty(),
+            "--use_EMA: {} has no EMA shadows (train with --ema_source to get them)", what);
   std::map<std::string, const Tensor*> shadows;
   for (const auto& kv : s.ema) shadows[kv.first] = &kv.second;
   for (auto& kv : s.model) {
     const auto it = shadows.find(kv.first + autograd::kEmaSuffix);
     Y8M_CHECK(it != shadows.end(), "--use_EMA: {} has no shadow for '{}'", what, kv.first);
     Y8M_CHECK(it->second->shape() == kv.second.shape() && it->second->dtype() == kv.second.dtype(),
-              "--use_EMA: {}: shadow of '{}' is {}, the tensor {}", what, kv.first, it->second->str(), kv.second.str());
+              "--use_EMA: {}: shadow of '{}' is {}, the tensor {}", what, kv.first,
+              it->second->str(), kv.second.str());
     kv.second = *it->second;
   }
   s.ema.clear();
@@ -110,7 +116,8 @@ void swap_in_ema(CheckpointState& s, const std::string& what) {
 ModelSource load_model_source(const std::string& path, const std::string& flag) {
   std::error_code ec;
   Y8M_CHECK(fs::is_regular_file(path, ec),
-            "{}: no such file '{}' (a checkpoint model.ckpt-<step>.y8m or a model archive)", flag, path);
+            "{}: no such file '{}' (a checkpoint model.ckpt-<step>.y8m or a model archive)", flag,
+            path);
   io::Container c(path);
   c.verify();
   Y8M_CHECK(c.kind() == "checkpoint" || c.kind() == "archive",

@@ -1,8 +1,8 @@
-// Training checkpoints: <train_dir>/model.ckpt-<step>.y8m, y8m containers of kind "checkpoint" holding
-// everything a run needs to continue exactly (DESIGN.md §5): parameters and BN statistics (by their model
-// names), Adam slots and beta powers ("optimizer/..."), for EMA runs the shadows ("<name>/ExponentialMovingAverage",
-// TF's names, SPEC §7), the step, the frame-sampling generator, the number of examples the reader delivered,
-// the model config and the run's flags.
+// Training checkpoints: <train_dir>/model.ckpt-<step>.y8m, y8m containers of kind "checkpoint"
+// holding everything a run needs to continue exactly (DESIGN.md §5): parameters and BN statistics
+// (by their model names), Adam slots and beta powers ("optimizer/..."), for EMA runs the shadows
+// ("<name>/ExponentialMovingAverage", TF's names, SPEC §7), the step, the frame-sampling generator,
+// the number of examples the reader delivered, the model config and the run's flags.
 #pragma once
 
 #include "engine/tensor.h"
@@ -22,33 +22,37 @@ struct CheckpointState {
   int64_t step = 0;
   std::map<std::string, std::string> model_config;
   std::map<std::string, std::string> metadata;  // flags, sampling generator, reader position, ...
-  NamedTensors model;                            // parameters and buffers
-  NamedTensors optimizer;                        // Adam state
-  NamedTensors ema;  // EMA shadows, named "<model tensor>/ExponentialMovingAverage" (empty without EMA)
+  NamedTensors model;                           // parameters and buffers
+  NamedTensors optimizer;                       // Adam state
+  NamedTensors
+      ema;  // EMA shadows, named "<model tensor>/ExponentialMovingAverage" (empty without EMA)
 };
 
 std::string checkpoint_path(const std::string& train_dir, int64_t step);
-// Writes atomically, then deletes the oldest checkpoints beyond `keep_max` (0 keeps all, as the original).
+// Writes atomically, then deletes the oldest checkpoints beyond `keep_max` (0 keeps all, as the
+// original).
 void save_checkpoint(const std::string& train_dir, const CheckpointState& state, int keep_max);
 // Checkpoints in train_dir, newest (largest step) first.
 std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& train_dir);
 // The newest checkpoint that opens and passes its CRC checks ("" if none). Broken ones are reported
 // through `skipped` (path: reason) and passed over.
-std::string latest_valid_checkpoint(const std::string& train_dir, std::vector<std::string>* skipped = nullptr);
+std::string latest_valid_checkpoint(const std::string& train_dir,
+                                    std::vector<std::string>* skipped = nullptr);
 
-// Opens a checkpoint (validated and CRC-verified) and splits it back into a CheckpointState. Tensors are
-// zero-copy views of the mapped file.
+// Opens a checkpoint (validated and CRC-verified) and splits it back into a CheckpointState.
+// Tensors are zero-copy views of the mapped file.
 CheckpointState load_checkpoint(const std::string& path);
 
-// eval.py --use_EMA (SPEC §7.7): replaces every model tensor of `state` by its EMA shadow and drops the
-// shadows. Throws (naming `what`, e.g. the checkpoint path) when the checkpoint has no shadows or lacks
-// the shadow of some model tensor.
+// eval.py --use_EMA (SPEC §7.7): replaces every model tensor of `state` by its EMA shadow and drops
+// the shadows. Throws (naming `what`, e.g. the checkpoint path) when the checkpoint has no shadows
+// or lacks the shadow of some model tensor.
 void swap_in_ema(CheckpointState& state, const std::string& what = "checkpoint");
 
-// The weights a run starts from (--ema_source): a checkpoint or a model archive, both containers whose
-// model tensors are named as the model's parameters and buffers (an archive may hold more: graph
-// constants, codebooks). Optimizer state ("optimizer/...") and EMA shadows are left out. Tensors are
-// zero-copy views of the mapped file; the caller refuses quantized ones (codebook set, integer dtype).
+// The weights a run starts from (--ema_source): a checkpoint or a model archive, both containers
+// whose model tensors are named as the model's parameters and buffers (an archive may hold more:
+// graph constants, codebooks). Optimizer state ("optimizer/...") and EMA shadows are left out.
+// Tensors are zero-copy views of the mapped file; the caller refuses quantized ones (codebook set,
+// integer dtype).
 struct ModelSource {
   std::string path;
   std::string kind;  // "checkpoint" or "archive"

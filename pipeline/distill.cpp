@@ -18,10 +18,12 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   Y8M_CHECK(o.file_size > 0, "--file_size must be positive, got {}", o.file_size);
   Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
   Y8M_CHECK(!o.output_dir.empty(), "--output_dir: required");
-  Y8M_CHECK(!std::filesystem::exists(o.output_dir), "--output_dir: '{}' already exists", o.output_dir);
+  Y8M_CHECK(!std::filesystem::exists(o.output_dir), "--output_dir: '{}' already exists",
+            o.output_dir);
   const ArchiveModel teacher(o.model_file, o.device);
   const models::ModelConfig config = teacher.config();
-  Y8M_CHECK(config.frame_features, "{}: the teacher reads video-level features; distillation records carry frames",
+  Y8M_CHECK(config.frame_features,
+            "{}: the teacher reads video-level features; distillation records carry frames",
             o.model_file);
   io::ReaderOptions ro;
   ro.decode.features.names = config.feature_names;
@@ -70,20 +72,24 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
       const int n = batch.num_frames.data<int32_t>()[i];
       std::vector<std::vector<std::string_view>> streams(fs.names.size());
       for (int t = 0; t < n; ++t) {
-        const char* row = reinterpret_cast<const char*>(frames + (i * T + t) * static_cast<int64_t>(F));
+        const char* row =
+            reinterpret_cast<const char*>(frames + (i * T + t) * static_cast<int64_t>(F));
         int off = 0;
         for (size_t k = 0; k < fs.names.size(); ++k) {
           streams[k].emplace_back(row + off, static_cast<size_t>(fs.sizes[k]));
           off += fs.sizes[k];
         }
       }
-      const std::vector<float> predictions(p + i * config.num_classes, p + (i + 1) * config.num_classes);
-      writer->write(io::encode_frame_record(batch.ids[static_cast<size_t>(i)], batch.label_lists[static_cast<size_t>(i)],
-                                            streams, fs, "video_id", &predictions));
+      const std::vector<float> predictions(p + i * config.num_classes,
+                                           p + (i + 1) * config.num_classes);
+      writer->write(io::encode_frame_record(batch.ids[static_cast<size_t>(i)],
+                                            batch.label_lists[static_cast<size_t>(i)], streams, fs,
+                                            "video_id", &predictions));
       ++res.examples;
       if (writer->records_written() == o.file_size) close_file();
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double eps = secs > 0 ? res.examples / secs : 0;
     std::fprintf(log, "y8m-distill: %lld/%lld videos, %.0f examples/s, ETA %.0f s\n",
                  static_cast<long long>(res.examples), static_cast<long long>(total), eps,

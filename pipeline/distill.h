@@ -1,9 +1,10 @@
-// Teacher datasets for distillation (prepare_distill_dataset.py, SPEC §8.1): a teacher archive (single
-// model or ensemble) runs over the input records, and every video is written again as a distillation
-// record (SPEC §1.5): context `video_id`, sorted `labels`, `predictions` (the teacher's probabilities for
-// every class), and the original uint8 frames (first min(n, 300)), into
-// <output_dir>/predictions-%05d.tfrecord files of `file_size` examples (any size; the last file may be
-// shorter). Files are written atomically: an interrupted run leaves no partial file under a final name.
+// Teacher datasets for distillation (prepare_distill_dataset.py, SPEC §8.1): a teacher archive
+// (single model or ensemble) runs over the input records, and every video is written again as a
+// distillation record (SPEC §1.5): context `video_id`, sorted `labels`, `predictions` (the
+// teacher's probabilities for every class), and the original uint8 frames (first min(n, 300)), into
+// <output_dir>/predictions-%05d.tfrecord files of `file_size` examples (any size; the last file may
+// be shorter). Files are written atomically: an interrupted run leaves no partial file under a
+// final name.
 #pragma once
 
 #include "engine/device.h"
@@ -21,8 +22,8 @@ struct DistillOptions {
   std::string output_dir;          // must not exist
   int batch_size = 256;
   int64_t file_size = 512;
-  int num_readers = 1;             // 1 keeps the input order in the output files
-  uint64_t seed = 0;               // the teacher's frame sampling
+  int num_readers = 1;  // 1 keeps the input order in the output files
+  uint64_t seed = 0;    // the teacher's frame sampling
   engine::Device device;
   std::string corrupt_records = "fail";
 };

@@ -23,21 +23,30 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   std::function<Tensor(const io::Batch&, engine::Generator&)> predict;
   std::string what;  // for the log line
   if (!o.model_archive.empty()) {
-    Y8M_CHECK(o.n_rounds == 1, "--n_rounds: an archive's rounds were fixed when it was exported (y8m-eval --build_only)");
-    Y8M_CHECK(!o.use_ema, "--use_EMA: applies to checkpoints; export the EMA weights with y8m-eval --use_EMA --build_only");
-    Y8M_CHECK(o.explicit_model_flags.empty(), "--{}: architecture flags do not apply to --model archives",
+    Y8M_CHECK(
+        o.n_rounds == 1,
+        "--n_rounds: an archive's rounds were fixed when it was exported (y8m-eval --build_only)");
+    Y8M_CHECK(!o.use_ema,
+              "--use_EMA: applies to checkpoints; export the EMA weights with y8m-eval --use_EMA "
+              "--build_only");
+    Y8M_CHECK(o.explicit_model_flags.empty(),
+              "--{}: architecture flags do not apply to --model archives",
               o.explicit_model_flags.empty() ? "" : o.explicit_model_flags.begin()->first);
     auto archive = std::make_shared<ArchiveModel>(o.model_archive, o.device);
     config = archive->config();
     const auto it = archive->archive().metadata.find("step");
     r.step = it != archive->archive().metadata.end() ? std::stoll(it->second) : 0;
-    predict = [archive](const io::Batch& b, engine::Generator& g) { return archive->predict(b, g); };
+    predict = [archive](const io::Batch& b, engine::Generator& g) {
+      return archive->predict(b, g);
+    };
     what = o.model_archive;
   } else {
     std::vector<std::string> broken;
-    const std::string path = o.checkpoint.empty() ? latest_valid_checkpoint(o.train_dir, &broken) : o.checkpoint;
+    const std::string path =
+        o.checkpoint.empty() ? latest_valid_checkpoint(o.train_dir, &broken) : o.checkpoint;
     for (const auto& b : broken) std::fprintf(log, "warning: skipping checkpoint: %s\n", b.c_str());
-    Y8M_CHECK(!path.empty(), "--train_dir: no valid checkpoint (model.ckpt-<step>.y8m) in '{}'", o.train_dir);
+    Y8M_CHECK(!path.empty(), "--train_dir: no valid checkpoint (model.ckpt-<step>.y8m) in '{}'",
+              o.train_dir);
     CheckpointState s = load_checkpoint(path);
     if (o.use_ema) {
       swap_in_ema(s, path);
@@ -46,7 +55,8 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
     for (const auto& [name, value] : o.explicit_model_flags) {
       const auto it = s.model_config.find(name);
       Y8M_CHECK(it != s.model_config.end() && it->second == value,
-                "--{}={} does not match the checkpoint {} ({}); architecture flags are read from the checkpoint",
+                "--{}={} does not match the checkpoint {} ({}); architecture flags are read from "
+                "the checkpoint",
                 name, value, path, it != s.model_config.end() ? it->second : "absent");
     }
     config = models::config_from_map(s.model_config);
@@ -62,7 +72,8 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
     predict = [model, frame_features, device, rounds](const io::Batch& b, engine::Generator& g) {
       ModelInputs in = model_inputs(b, frame_features, device);
       Tensor probs = model->forward(in.features, in.num_frames, g);
-      for (int round = 1; round < rounds; ++round) probs = ops::add(probs, model->forward(in.features, in.num_frames, g));
+      for (int round = 1; round < rounds; ++round)
+        probs = ops::add(probs, model->forward(in.features, in.num_frames, g));
       return rounds > 1 ? ops::mul_scalar(probs, 1.0 / rounds) : probs;
     };
     what = path;
@@ -90,15 +101,17 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
     acc.add(hp.data<float>(), batch.labels.data<float>(), batch.size);
   }
   r.metrics = acc.result();
-  Y8M_CHECK(r.metrics.examples > 0, "--eval_data_pattern: no examples in '{}'", o.eval_data_pattern);
+  Y8M_CHECK(r.metrics.examples > 0, "--eval_data_pattern: no examples in '{}'",
+            o.eval_data_pattern);
   r.avg_loss = loss_sum / static_cast<double>(r.metrics.examples);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.examples_per_second = secs > 0 ? static_cast<double>(r.metrics.examples) / secs : 0;
   r.line = fmt::format(
-      "step {} | examples {} | Avg_Hit@1 {:.4f} | Avg_PERR {:.4f} | MAP {:.4f} | GAP {:.4f} | Avg_Loss {:.4f} | "
+      "step {} | examples {} | Avg_Hit@1 {:.4f} | Avg_PERR {:.4f} | MAP {:.4f} | GAP {:.4f} | "
+      "Avg_Loss {:.4f} | "
       "{:.0f} examples/s",
-      r.step, r.metrics.examples, r.metrics.hit_at_one, r.metrics.perr, r.metrics.map, r.metrics.gap, r.avg_loss,
-      r.examples_per_second);
+      r.step, r.metrics.examples, r.metrics.hit_at_one, r.metrics.perr, r.metrics.map,
+      r.metrics.gap, r.avg_loss, r.examples_per_second);
   std::fprintf(log, "%s\n", r.line.c_str());
   if (!o.train_dir.empty()) {
     std::ofstream f(o.train_dir + "/evallog.txt", std::ios::app);

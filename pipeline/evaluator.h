@@ -1,7 +1,7 @@
-// Evaluation (eval.py, SPEC §9.1): the model comes from a checkpoint (its architecture is stored in it),
-// runs in inference mode over one in-order pass of the eval data, optionally averaging --n_rounds
-// predictions per video (independent frame samples), and reports Hit@1, PERR, mAP, GAP@top_k and the
-// average loss. The final line is appended to <train_dir>/evallog.txt.
+// Evaluation (eval.py, SPEC §9.1): the model comes from a checkpoint (its architecture is stored in
+// it), runs in inference mode over one in-order pass of the eval data, optionally averaging
+// --n_rounds predictions per video (independent frame samples), and reports Hit@1, PERR, mAP,
+// GAP@top_k and the average loss. The final line is appended to <train_dir>/evallog.txt.
 #pragma once
 
 #include "engine/device.h"
@@ -24,11 +24,14 @@ struct EvalOptions {
   int n_rounds = 1;
   uint64_t seed = 0;
   Device device;
-  std::map<std::string, std::string> explicit_model_flags;  // name -> value given on the command line
+  std::map<std::string, std::string>
+      explicit_model_flags;  // name -> value given on the command line
   std::string corrupt_records = "fail";
-  bool use_ema = false;  // --use_EMA: evaluate the checkpoint's EMA shadows instead of its weights (SPEC §7.7)
-  // eval_custom.py: evaluate an archive (any: exported, quantized, ensembled) instead of a checkpoint.
-  // Its graph already holds --n_rounds and --sample_all; architecture flags do not apply.
+  bool use_ema =
+      false;  // --use_EMA: evaluate the checkpoint's EMA shadows instead of its weights (SPEC §7.7)
+  // eval_custom.py: evaluate an archive (any: exported, quantized, ensembled) instead of a
+  // checkpoint. Its graph already holds --n_rounds and --sample_all; architecture flags do not
+  // apply.
   std::string model_archive;
 };
 

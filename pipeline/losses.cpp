@@ -31,8 +31,9 @@ Tensor label_loss(const std::string& name, const Tensor& p, const Tensor& y) {
 
 Tensor mixed_cross_entropy_loss(const Tensor& p, const Tensor& t, const Tensor& y, double lambda) {
   Y8M_CHECK(lambda >= 0 && lambda <= 1, "--loss_lambda must be in [0, 1], got {}", lambda);
-  Y8M_CHECK(t.shape() == y.shape(), "MixedCrossEntropyLoss: teacher predictions {} and labels {} differ in shape",
-            t.str(), y.str());
+  Y8M_CHECK(t.shape() == y.shape(),
+            "MixedCrossEntropyLoss: teacher predictions {} and labels {} differ in shape", t.str(),
+            y.str());
   const Tensor tt = t.dtype() == p.dtype() ? t : t.to(p.dtype());
   const Tensor yy = y.dtype() == p.dtype() ? y : y.to(p.dtype());
   // lambda t + (1 - lambda) y: BCE is affine in the target (see the header).

@@ -11,15 +11,20 @@ std::vector<int32_t> top_k_indices(const float* row, int n, int k) {
   k = std::min(k, n);
   std::vector<int32_t> idx(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
-  auto better = [row](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
+  auto better = [row](int32_t a, int32_t b) {
+    return row[a] > row[b] || (row[a] == row[b] && a < b);
+  };
   std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), better);
   idx.resize(static_cast<size_t>(k));
   return idx;
 }
 
 MetricsAccumulator::MetricsAccumulator(int num_classes, int top_k)
-    : num_classes_(num_classes), top_k_(top_k), class_positives_(static_cast<size_t>(num_classes), 0) {
-  Y8M_CHECK(num_classes > 0 && top_k > 0, "metrics: bad num_classes {} or top_k {}", num_classes, top_k);
+    : num_classes_(num_classes),
+      top_k_(top_k),
+      class_positives_(static_cast<size_t>(num_classes), 0) {
+  Y8M_CHECK(num_classes > 0 && top_k > 0, "metrics: bad num_classes {} or top_k {}", num_classes,
+            top_k);
 }
 
 void MetricsAccumulator::clear() {
@@ -47,7 +52,8 @@ void MetricsAccumulator::add(const float* probs, const float* labels, int64_t ba
     hit_sum_ += y[top[0]] > 0.5f ? 1.0 : 0.0;
     if (k > 0) {
       int hits = 0;
-      for (int i = 0; i < k; ++i) hits += (y[top[static_cast<size_t>(i)]] > 0.5f && p[top[static_cast<size_t>(i)]] > 0.f);
+      for (int i = 0; i < k; ++i)
+        hits += (y[top[static_cast<size_t>(i)]] > 0.5f && p[top[static_cast<size_t>(i)]] > 0.f);
       perr_sum_ += static_cast<double>(hits) / k;
     }
     for (int i = 0; i < std::min(top_k_, V); ++i) {
@@ -82,14 +88,16 @@ Metrics MetricsAccumulator::result() const {
   m.hit_at_one = hit_sum_ / static_cast<double>(examples_);
   m.perr = perr_sum_ / static_cast<double>(examples_);
   std::vector<Pair> ranked = pairs_;
-  std::stable_sort(ranked.begin(), ranked.end(), [](const Pair& a, const Pair& b) { return a.score > b.score; });
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Pair& a, const Pair& b) { return a.score > b.score; });
   m.gap = average_precision(ranked.begin(), ranked.end(), positives_);
   // mAP: per class, the class's pairs in the same pooled order.
   std::vector<std::vector<Pair>> per_class(static_cast<size_t>(num_classes_));
   for (const Pair& p : ranked) per_class[static_cast<size_t>(p.cls)].push_back(p);
   double sum = 0;
   for (int c = 0; c < num_classes_; ++c)
-    sum += average_precision(per_class[static_cast<size_t>(c)].begin(), per_class[static_cast<size_t>(c)].end(),
+    sum += average_precision(per_class[static_cast<size_t>(c)].begin(),
+                             per_class[static_cast<size_t>(c)].end(),
                              class_positives_[static_cast<size_t>(c)]);
   m.map = sum / num_classes_;
   return m;

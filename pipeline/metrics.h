@@ -1,16 +1,21 @@
 // YouTube-8M evaluation metrics (SPEC §9.2), accumulated over batches in double precision.
 //
 //   Hit@1  mean over videos of Y[v, argmax_c P[v, c]]
-//   PERR   mean over videos of (#labels among the k best-scoring classes with score > 0) / k, k = #labels;
-//          a video without labels counts 0 (the original divides 0 by 0 and turns the mean into NaN)
-//   GAP@K  the top-K (score, label) pairs of every video pooled and ranked by score; sum over ranks i of
+//   PERR   mean over videos of (#labels among the k best-scoring classes with score > 0) / k, k =
+//   #labels;
+//          a video without labels counts 0 (the original divides 0 by 0 and turns the mean into
+//          NaN)
+//   GAP@K  the top-K (score, label) pairs of every video pooled and ranked by score; sum over ranks
+//   i of
 //          precision(i)·rel(i), divided by the number of ALL positives (inside the top K or not)
-//   mAP    per class, the same over the pairs where the class is in a video's top K, divided by the number
+//   mAP    per class, the same over the pairs where the class is in a video's top K, divided by the
+//   number
 //          of videos labelled with the class; mean over all classes (zeros included)
 //
-// Ties are broken deterministically: within a video, the lower class index ranks first (Hit@1, PERR and
-// top-K); in the pooled GAP / mAP ranking, equal scores keep the order in which they were added (video
-// order, then rank within the video). The original broke ties arbitrarily (argpartition) or pseudo-randomly.
+// Ties are broken deterministically: within a video, the lower class index ranks first (Hit@1, PERR
+// and top-K); in the pooled GAP / mAP ranking, equal scores keep the order in which they were added
+// (video order, then rank within the video). The original broke ties arbitrarily (argpartition) or
+// pseudo-randomly.
 #pragma once
 
 #include <cstdint>
@@ -41,8 +46,8 @@ class MetricsAccumulator {
   int64_t examples_ = 0;
   double hit_sum_ = 0, perr_sum_ = 0;
   int64_t positives_ = 0;
-  std::vector<Pair> pairs_;                  // top-K pairs of every video, in insertion order
-  std::vector<int64_t> class_positives_;     // videos labelled with each class
+  std::vector<Pair> pairs_;               // top-K pairs of every video, in insertion order
+  std::vector<int64_t> class_positives_;  // videos labelled with each class
 };
 
 // The indices of the k highest scores of one row, best first, ties to the lower index.

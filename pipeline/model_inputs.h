@@ -1,6 +1,6 @@
-// Turning a reader batch into model inputs on the device (SPEC §1.6–1.7): frame-level uint8 frames go
-// through the fused dequantize + pad + per-frame L2 op; video-level features are L2-normalized. Also the
-// reader settings a model config implies (features, classes, frames).
+// Turning a reader batch into model inputs on the device (SPEC §1.6–1.7): frame-level uint8 frames
+// go through the fused dequantize + pad + per-frame L2 op; video-level features are L2-normalized.
+// Also the reader settings a model config implies (features, classes, frames).
 #pragma once
 
 #include "engine/tensor.h"

@@ -22,7 +22,8 @@ namespace y8m::pipeline {
 namespace fs = std::filesystem;
 
 double learning_rate(const TrainOptions& o, int64_t step) {
-  const double decays = std::floor(static_cast<double>(step) * o.batch_size / o.learning_rate_decay_examples);
+  const double decays =
+      std::floor(static_cast<double>(step) * o.batch_size / o.learning_rate_decay_examples);
   return o.base_learning_rate * std::pow(o.learning_rate_decay, decays);
 }
 
@@ -39,8 +40,9 @@ struct RunMode {
 };
 
 CheckpointState snapshot(const models::VideoModel& model, const autograd::Adam& adam,
-                         const autograd::ExponentialMovingAverage* ema, const RunMode& mode, const TrainOptions& o,
-                         const models::ModelConfig& config, const engine::Generator& gen, int64_t examples) {
+                         const autograd::ExponentialMovingAverage* ema, const RunMode& mode,
+                         const TrainOptions& o, const models::ModelConfig& config,
+                         const engine::Generator& gen, int64_t examples) {
   CheckpointState s;
   s.step = adam.step_count();
   s.model_config = models::to_map(config);
@@ -57,8 +59,8 @@ CheckpointState snapshot(const models::VideoModel& model, const autograd::Adam& 
     s.metadata["ema_halflife"] = fmt::format("{}", mode.ema_halflife);  // shortest exact form
     s.metadata["ema_decay"] = fmt::format("{}", ema->decay());
   }
-  // As train_distill.py's model_flags.json: label_loss stays CrossEntropyLoss (what evaluation uses); the
-  // mixed loss is marked by loss_lambda.
+  // As train_distill.py's model_flags.json: label_loss stays CrossEntropyLoss (what evaluation
+  // uses); the mixed loss is marked by loss_lambda.
   s.metadata["label_loss"] = o.label_loss;
   if (mode.distill) s.metadata["loss_lambda"] = fmt::format("{}", mode.loss_lambda);
   for (const auto& kv : o.flags) s.metadata["flag." + kv.first] = kv.second;
@@ -83,10 +85,11 @@ void check_explicit_flags(const TrainOptions& o, const std::map<std::string, std
   for (const std::string& name : o.explicit_model_flags) {
     const auto a = given.find(name);
     const auto b = config.find(name);
-    Y8M_CHECK(a != given.end() && b != config.end() && a->second == b->second,
-              "--{}={} differs from {} ({}: {}){}", name, a != given.end() ? a->second : "?", what, path,
-              b != config.end() ? b->second : "absent",
-              what == "the checkpoint being resumed" ? "; use --start_new_model to start over" : "");
+    Y8M_CHECK(
+        a != given.end() && b != config.end() && a->second == b->second,
+        "--{}={} differs from {} ({}: {}){}", name, a != given.end() ? a->second : "?", what, path,
+        b != config.end() ? b->second : "absent",
+        what == "the checkpoint being resumed" ? "; use --start_new_model to start over" : "");
   }
 }
 
@@ -97,13 +100,15 @@ bool lacks_predictions(const std::string& message) {
 
 [[noreturn]] void fail_not_distillation(const std::string& where) {
   Y8M_FAIL(
-      "--loss_lambda: the training data are not distillation records ({} has no teacher 'predictions'); "
+      "--loss_lambda: the training data are not distillation records ({} has no teacher "
+      "'predictions'); "
       "--loss_lambda and y8m-train-distill need records written by y8m-distill",
       where);
 }
 
-// Decodes the first record of the first file as a distillation record, so that ordinary data fail at once
-// with a clear error (other decoding problems are left to the reader, which names file and record).
+// Decodes the first record of the first file as a distillation record, so that ordinary data fail
+// at once with a clear error (other decoding problems are left to the reader, which names file and
+// record).
 void check_distillation_data(const io::ReaderOptions& ro) {
   const std::vector<std::string> files = io::expand_patterns(ro.patterns, ro.pattern_flag.c_str());
   if (files.empty() || ro.video_level) return;
@@ -136,9 +141,12 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
   Y8M_CHECK(o.learning_rate_decay_examples > 0, "--learning_rate_decay_examples must be positive");
   if (o.distill) {
-    Y8M_CHECK(o.loss_lambda >= 0 && o.loss_lambda <= 1, "--loss_lambda must be in [0, 1], got {}", o.loss_lambda);
-    Y8M_CHECK(o.label_loss == "CrossEntropyLoss",
-              "--label_loss={}: distilled training always uses MixedCrossEntropyLoss (--loss_lambda)", o.label_loss);
+    Y8M_CHECK(o.loss_lambda >= 0 && o.loss_lambda <= 1, "--loss_lambda must be in [0, 1], got {}",
+              o.loss_lambda);
+    Y8M_CHECK(
+        o.label_loss == "CrossEntropyLoss",
+        "--label_loss={}: distilled training always uses MixedCrossEntropyLoss (--loss_lambda)",
+        o.label_loss);
   }
   const bool ema_run = !o.ema_source.empty();
   if (ema_run) autograd::ExponentialMovingAverage::decay_for_halflife(o.ema_halflife);  // validates
@@ -147,10 +155,13 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   std::vector<std::string> broken;
   const std::string ckpt = latest_valid_checkpoint(o.train_dir, &broken);
   if (ema_run && fs::exists(o.train_dir)) {
-    // SPEC §7.1: an EMA run starts in a new train_dir. Only a checkpoint of this same EMA run resumes.
-    const bool same_run = !ckpt.empty() && meta_str(io::Container(ckpt).metadata(), "ema_source") == o.ema_source;
+    // SPEC §7.1: an EMA run starts in a new train_dir. Only a checkpoint of this same EMA run
+    // resumes.
+    const bool same_run =
+        !ckpt.empty() && meta_str(io::Container(ckpt).metadata(), "ema_source") == o.ema_source;
     Y8M_CHECK(same_run,
-              "--train_dir: '{}' already exists; an --ema_source run starts in a new train_dir (remove it, choose "
+              "--train_dir: '{}' already exists; an --ema_source run starts in a new train_dir "
+              "(remove it, choose "
               "another, or pass --start_new_model)",
               o.train_dir);
   }
@@ -169,20 +180,24 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
     config = models::config_from_map(resumed.model_config);
     // The run continues as it was: its EMA and its distillation setting.
     const std::string lambda = meta_str(resumed.metadata, "loss_lambda");
-    Y8M_CHECK(lambda.empty() == !o.distill && (lambda.empty() || std::stod(lambda) == o.loss_lambda),
-              "{} was trained {}; resume it with the same setting{} or use --start_new_model", ckpt,
-              lambda.empty() ? "without distillation" : "on distillation records with --loss_lambda=" + lambda,
-              lambda.empty() ? " (no --loss_lambda)" : "");
+    Y8M_CHECK(
+        lambda.empty() == !o.distill && (lambda.empty() || std::stod(lambda) == o.loss_lambda),
+        "{} was trained {}; resume it with the same setting{} or use --start_new_model", ckpt,
+        lambda.empty() ? "without distillation"
+                       : "on distillation records with --loss_lambda=" + lambda,
+        lambda.empty() ? " (no --loss_lambda)" : "");
     if (!resumed.ema.empty()) {
       mode.ema_source = meta_str(resumed.metadata, "ema_source");
       const std::string h = meta_str(resumed.metadata, "ema_halflife");
       Y8M_CHECK(!h.empty(), "{}: EMA shadows without a recorded ema_halflife", ckpt);
       mode.ema_halflife = std::stod(h);
       Y8M_CHECK(!ema_run || mode.ema_halflife == o.ema_halflife,
-                "--ema_halflife={} differs from the EMA run being resumed ({}: {})", o.ema_halflife, ckpt, h);
+                "--ema_halflife={} differs from the EMA run being resumed ({}: {})", o.ema_halflife,
+                ckpt, h);
     }
     result.resumed = true;
-    std::fprintf(log, "resuming from %s (step %lld)%s\n", ckpt.c_str(), static_cast<long long>(resumed.step),
+    std::fprintf(log, "resuming from %s (step %lld)%s\n", ckpt.c_str(),
+                 static_cast<long long>(resumed.step),
                  resumed.ema.empty() ? "" : " with EMA shadows");
   } else if (ema_run) {
     source = load_model_source(o.ema_source);
@@ -194,7 +209,8 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   const bool use_ema = !mode.ema_source.empty();
 
   models::CreateOptions co;
-  co.skip_random_init = result.resumed || use_ema;  // every tensor comes from the checkpoint or the source
+  co.skip_random_init =
+      result.resumed || use_ema;  // every tensor comes from the checkpoint or the source
   std::shared_ptr<models::VideoModel> model = models::create_model(config, o.seed, o.device, co);
   model->train();
   autograd::AdamOptions ao;
@@ -205,34 +221,39 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   if (result.resumed) {
     for (const auto& kv : resumed.model) model->load_tensor(kv.first, kv.second);
     adam.load_state(resumed.optimizer, resumed.step);
-    gen.set_state(meta_u64(resumed, "sampling_seed", ckpt), meta_u64(resumed, "sampling_offset", ckpt));
+    gen.set_state(meta_u64(resumed, "sampling_seed", ckpt),
+                  meta_u64(resumed, "sampling_offset", ckpt));
     examples = static_cast<int64_t>(meta_u64(resumed, "examples_consumed", ckpt));
   } else if (use_ema) {
-    // SPEC §7.4: every averaged tensor (parameters and BN statistics) from the source's tensor of that name.
+    // SPEC §7.4: every averaged tensor (parameters and BN statistics) from the source's tensor of
+    // that name.
     std::map<std::string, const io::ContainerTensor*> by_name;
     for (const auto& t : source.tensors) by_name[t.name] = &t;
     size_t loaded = 0;
     for (const auto& list : {model->named_parameters(), model->named_buffers()}) {
       for (const auto& kv : list) {
         const auto it = by_name.find(kv.first);
-        Y8M_CHECK(it != by_name.end(), "--ema_source: {} has no tensor '{}' (a different architecture?)",
-                  o.ema_source, kv.first);
+        Y8M_CHECK(it != by_name.end(),
+                  "--ema_source: {} has no tensor '{}' (a different architecture?)", o.ema_source,
+                  kv.first);
         const Tensor& t = it->second->tensor;
         Y8M_CHECK(it->second->codebook.empty() && engine::is_floating(t.dtype()),
-                  "--ema_source: tensor '{}' of {} is quantized ({}); start from float weights", kv.first,
-                  o.ema_source, engine::dtype_name(t.dtype()));
-        Y8M_CHECK(t.shape() == kv.second.shape(), "--ema_source: tensor '{}' of {} is {}, the model's {}", kv.first,
-                  o.ema_source, t.str(), kv.second.str());
+                  "--ema_source: tensor '{}' of {} is quantized ({}); start from float weights",
+                  kv.first, o.ema_source, engine::dtype_name(t.dtype()));
+        Y8M_CHECK(t.shape() == kv.second.shape(),
+                  "--ema_source: tensor '{}' of {} is {}, the model's {}", kv.first, o.ema_source,
+                  t.str(), kv.second.str());
         model->load_tensor(kv.first, t.dtype() == kv.second.dtype() ? t : t.to(kv.second.dtype()));
         ++loaded;
       }
     }
-    // A checkpoint holds exactly the model's tensors; an archive may add graph constants ("constants/<k>").
+    // A checkpoint holds exactly the model's tensors; an archive may add graph constants
+    // ("constants/<k>").
     Y8M_CHECK(source.kind != "checkpoint" || loaded == source.tensors.size(),
-              "--ema_source: {} has {} model tensors, the model {} (a different architecture?)", o.ema_source,
-              source.tensors.size(), loaded);
-    std::fprintf(log, "EMA fine-tuning from %s (%s), halflife %g (decay %.9g)\n", o.ema_source.c_str(),
-                 source.kind.c_str(), o.ema_halflife,
+              "--ema_source: {} has {} model tensors, the model {} (a different architecture?)",
+              o.ema_source, source.tensors.size(), loaded);
+    std::fprintf(log, "EMA fine-tuning from %s (%s), halflife %g (decay %.9g)\n",
+                 o.ema_source.c_str(), source.kind.c_str(), o.ema_halflife,
                  autograd::ExponentialMovingAverage::decay_for_halflife(o.ema_halflife));
   }
   std::unique_ptr<autograd::ExponentialMovingAverage> ema;
@@ -258,21 +279,24 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   ro.seed = o.seed;
   ro.records.on_corrupt = io::corrupt_policy_from_name(o.corrupt_records);
   if (o.distill) {
-    Y8M_CHECK(config.frame_features, "--loss_lambda: distillation records are frame-level; the model is video-level "
+    Y8M_CHECK(config.frame_features,
+              "--loss_lambda: distillation records are frame-level; the model is video-level "
               "(--frame_features=false)");
-    ro.decode.distill = true;  // teacher predictions; the id key is detected (`video_id` in y8m-distill's records)
+    ro.decode.distill =
+        true;  // teacher predictions; the id key is detected (`video_id` in y8m-distill's records)
     check_distillation_data(ro);
   }
   io::Reader reader(ro);
   if (examples > 0) reader.skip_examples(examples);
-  // Created only now, so that a run refused for its flags, source or data leaves no train_dir behind (an
-  // EMA run needs a new one).
+  // Created only now, so that a run refused for its flags, source or data leaves no train_dir
+  // behind (an EMA run needs a new one).
   fs::create_directories(o.train_dir);
   io::EventWriter events(o.train_dir);
-  std::fprintf(log, "training %s: %lld parameters on %s, %zu files, batch %d%s\n", config.model.c_str(),
-               static_cast<long long>(model->num_parameter_elements()), o.device.str().c_str(), reader.files().size(),
-               o.batch_size,
-               o.distill ? fmt::format(", distillation (loss_lambda {})", o.loss_lambda).c_str() : "");
+  std::fprintf(
+      log, "training %s: %lld parameters on %s, %zu files, batch %d%s\n", config.model.c_str(),
+      static_cast<long long>(model->num_parameter_elements()), o.device.str().c_str(),
+      reader.files().size(), o.batch_size,
+      o.distill ? fmt::format(", distillation (loss_lambda {})", o.loss_lambda).c_str() : "");
 
   int64_t step = adam.step_count();
   int64_t saved_step = result.resumed ? step : -1;
@@ -286,12 +310,14 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
     Tensor labels = batch.labels.to(o.device);
     Tensor loss;
     if (o.distill) {
-      Y8M_CHECK(batch.predictions.defined(), "--loss_lambda: the reader returned no teacher predictions");
+      Y8M_CHECK(batch.predictions.defined(),
+                "--loss_lambda: the reader returned no teacher predictions");
       loss = mixed_cross_entropy_loss(probs, batch.predictions.to(o.device), labels, o.loss_lambda);
     } else {
       loss = label_loss(o.label_loss, probs, labels);
     }
-    Tensor total = ops::add(loss, ops::mul_scalar(model->regularization_loss(), o.regularization_penalty));
+    Tensor total =
+        ops::add(loss, ops::mul_scalar(model->regularization_loss(), o.regularization_penalty));
     model->zero_grad();
     autograd::backward(total);
     adam.step(lr);
@@ -307,8 +333,10 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       const Metrics m = acc.result();
       const double secs = std::chrono::duration<double>(Clock::now() - last_log).count();
       const double eps = secs > 0 ? static_cast<double>(examples_since_log) / secs : 0;
-      std::fprintf(log, "step %lld | loss %.4f | hit@1 %.3f perr %.3f gap %.3f | lr %.3g | %.0f examples/s\n",
-                   static_cast<long long>(step), result.last_loss, m.hit_at_one, m.perr, m.gap, lr, eps);
+      std::fprintf(
+          log,
+          "step %lld | loss %.4f | hit@1 %.3f perr %.3f gap %.3f | lr %.3g | %.0f examples/s\n",
+          static_cast<long long>(step), result.last_loss, m.hit_at_one, m.perr, m.gap, lr, eps);
       std::fflush(log);
       events.scalar("model/loss", result.last_loss, step);
       events.scalar("model/hit_at_one", m.hit_at_one, step);
@@ -321,19 +349,23 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       examples_since_log = 0;
     }
     if (std::chrono::duration<double>(Clock::now() - last_save).count() >= o.save_model_secs) {
-      save_checkpoint(o.train_dir, snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
+      save_checkpoint(o.train_dir,
+                      snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
                       o.keep_checkpoint_max);
       saved_step = step;
       last_save = Clock::now();
     }
   }
   if (step != saved_step) {
-    save_checkpoint(o.train_dir, snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
+    save_checkpoint(o.train_dir,
+                    snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
                     o.keep_checkpoint_max);
   }
   if (reader.skipped_records() > 0)
-    std::fprintf(log, "warning: %lld corrupt records skipped\n", static_cast<long long>(reader.skipped_records()));
-  std::fprintf(log, "done at step %lld: %s\n", static_cast<long long>(step), checkpoint_path(o.train_dir, step).c_str());
+    std::fprintf(log, "warning: %lld corrupt records skipped\n",
+                 static_cast<long long>(reader.skipped_records()));
+  std::fprintf(log, "done at step %lld: %s\n", static_cast<long long>(step),
+               checkpoint_path(o.train_dir, step).c_str());
   result.step = step;
   return result;
 }

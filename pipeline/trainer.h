@@ -1,21 +1,24 @@
 // The training loop of train.py (SPEC §6): reader -> frame preparation -> model -> label loss +
-// regularization -> backward -> per-tensor clipping + TF-form Adam with a staircase learning rate, with
-// progress lines every 10 steps, TensorBoard scalars, periodic and final checkpoints, and exact resume.
+// regularization -> backward -> per-tensor clipping + TF-form Adam with a staircase learning rate,
+// with progress lines every 10 steps, TensorBoard scalars, periodic and final checkpoints, and
+// exact resume.
 //
-// EMA fine-tuning (SPEC §7, --ema_source): the run must start in a new train_dir; the model is built from the
-// source's model config (explicit architecture flags must agree) and every parameter and BN statistic, and
-// its EMA shadow, is set from the source tensor of the same name; Adam starts fresh at step 0. Each step
-// runs the train step, then shadow <- shadow - (1 - d)(shadow - var), d = 1 - 1/ema_halflife. Shadows are
-// checkpointed as "<name>/ExponentialMovingAverage" and restored on resume. A train_dir holding a
-// checkpoint of the same EMA run (same --ema_source) resumes it; one of any other run is refused (the
-// train_dir is created only once flags, source and data are accepted, so a refused run leaves none).
-// Resuming a checkpoint that has shadows continues the EMA (halflife from the checkpoint) with or without
+// EMA fine-tuning (SPEC §7, --ema_source): the run must start in a new train_dir; the model is
+// built from the source's model config (explicit architecture flags must agree) and every parameter
+// and BN statistic, and its EMA shadow, is set from the source tensor of the same name; Adam starts
+// fresh at step 0. Each step runs the train step, then shadow <- shadow - (1 - d)(shadow - var), d
+// = 1 - 1/ema_halflife. Shadows are checkpointed as "<name>/ExponentialMovingAverage" and restored
+// on resume. A train_dir holding a checkpoint of the same EMA run (same --ema_source) resumes it;
+// one of any other run is refused (the train_dir is created only once flags, source and data are
+// accepted, so a refused run leaves none). Resuming a checkpoint that has shadows continues the EMA
+// (halflife from the checkpoint) with or without
 // --ema_source repeated.
 //
-// Distilled training (SPEC §6.2, §8.2, train_distill.py): with `distill` the data are read as distillation
-// records (teacher `predictions`, id `video_id` or `id`) and the loss is MixedCrossEntropyLoss with weight
-// loss_lambda on the teacher. Data without predictions are refused with one line saying so. Checkpoints
-// record loss_lambda; a run resumes only with the same setting (distilled or not, same lambda).
+// Distilled training (SPEC §6.2, §8.2, train_distill.py): with `distill` the data are read as
+// distillation records (teacher `predictions`, id `video_id` or `id`) and the loss is
+// MixedCrossEntropyLoss with weight loss_lambda on the teacher. Data without predictions are
+// refused with one line saying so. Checkpoints record loss_lambda; a run resumes only with the same
+// setting (distilled or not, same lambda).
 #pragma once
 
 #include "engine/device.h"
@@ -31,7 +34,7 @@ namespace y8m::pipeline {
 struct TrainOptions {
   std::string train_dir = "/tmp/yt8m_model/";
   std::string train_data_pattern;
-  models::ModelConfig model;  // frame_features, features and classes included
+  models::ModelConfig model;                   // frame_features, features and classes included
   std::set<std::string> explicit_model_flags;  // architecture flags given on the command line
   int batch_size = 1024;
   std::string label_loss = "CrossEntropyLoss";
@@ -51,10 +54,12 @@ struct TrainOptions {
   int log_every = 10;
   std::string corrupt_records = "fail";
   std::map<std::string, std::string> flags;  // the command line, recorded in checkpoints
-  // EMA fine-tuning: a checkpoint (model.ckpt-<step>.y8m) or model archive to start from; "" = no EMA.
+  // EMA fine-tuning: a checkpoint (model.ckpt-<step>.y8m) or model archive to start from; "" = no
+  // EMA.
   std::string ema_source;
   double ema_halflife = 3000;  // decay 1 - 1/ema_halflife (README: 2000)
-  // Distillation: read distillation records and train on lambda BCE(teacher) + (1 - lambda) BCE(labels).
+  // Distillation: read distillation records and train on lambda BCE(teacher) + (1 - lambda)
+  // BCE(labels).
   bool distill = false;
   double loss_lambda = 0.5;
 };

@@ -22,36 +22,50 @@ std::string join_ints(const std::vector<int64_t>& v) {
 }
 }  // namespace
 
-// Model flags (frame_level_models, devel_models, video_level_models, model_utils; SPEC §5). Their names
-// are the ModelConfig keys.
-ABSL_FLAG(std::string, model, kDefaults.model, "model class: NetVLADModelLF, FrameLevelLogisticModel, LogisticModel, MoeModel");
-ABSL_FLAG(std::string, feature_names, join(kDefaults.feature_names), "comma-separated feature names");
-ABSL_FLAG(std::string, feature_sizes, join_ints(kDefaults.feature_sizes), "comma-separated feature sizes");
-ABSL_FLAG(bool, frame_features, kDefaults.frame_features, "frame-level (true) or video-level (false) records");
+// Model flags (frame_level_models, devel_models, video_level_models, model_utils; SPEC §5). Their
+// names are the ModelConfig keys.
+ABSL_FLAG(std::string, model, kDefaults.model,
+          "model class: NetVLADModelLF, FrameLevelLogisticModel, LogisticModel, MoeModel");
+ABSL_FLAG(std::string, feature_names, join(kDefaults.feature_names),
+          "comma-separated feature names");
+ABSL_FLAG(std::string, feature_sizes, join_ints(kDefaults.feature_sizes),
+          "comma-separated feature sizes");
+ABSL_FLAG(bool, frame_features, kDefaults.frame_features,
+          "frame-level (true) or video-level (false) records");
 ABSL_FLAG(int64_t, num_classes, kDefaults.num_classes, "vocabulary size");
 ABSL_FLAG(int64_t, max_frames, kDefaults.max_frames, "frame slots per video");
 ABSL_FLAG(int64_t, iterations, kDefaults.iterations, "frames sampled per video");
-ABSL_FLAG(bool, sample_random_frames, kDefaults.sample_random_frames, "random frames (true) or a random sequence");
-ABSL_FLAG(bool, sample_all, kDefaults.sample_all, "keep every valid frame in order (needs iterations = max_frames)");
-ABSL_FLAG(int64_t, netvlad_cluster_size, kDefaults.netvlad_cluster_size, "NetVLAD clusters K (audio K div 2)");
+ABSL_FLAG(bool, sample_random_frames, kDefaults.sample_random_frames,
+          "random frames (true) or a random sequence");
+ABSL_FLAG(bool, sample_all, kDefaults.sample_all,
+          "keep every valid frame in order (needs iterations = max_frames)");
+ABSL_FLAG(int64_t, netvlad_cluster_size, kDefaults.netvlad_cluster_size,
+          "NetVLAD clusters K (audio K div 2)");
 ABSL_FLAG(int64_t, netvlad_hidden_size, kDefaults.netvlad_hidden_size, "NetVLAD hidden width H");
-ABSL_FLAG(bool, netvlad_add_batch_norm, kDefaults.netvlad_add_batch_norm, "batch norm on inputs and assignments");
-ABSL_FLAG(bool, netvlad_relu, kDefaults.netvlad_relu, "relu6(BN(h)) instead of a bias on the hidden layer");
+ABSL_FLAG(bool, netvlad_add_batch_norm, kDefaults.netvlad_add_batch_norm,
+          "batch norm on inputs and assignments");
+ABSL_FLAG(bool, netvlad_relu, kDefaults.netvlad_relu,
+          "relu6(BN(h)) instead of a bias on the hidden layer");
 ABSL_FLAG(bool, gating, kDefaults.gating, "context gating on the hidden layer");
-ABSL_FLAG(bool, gating_remove_diag, kDefaults.gating_remove_diag, "remove the diagonal of the gating weights");
+ABSL_FLAG(bool, gating_remove_diag, kDefaults.gating_remove_diag,
+          "remove the diagonal of the gating weights");
 ABSL_FLAG(bool, lightvlad, kDefaults.lightvlad, "NetRVLAD (no cluster centres)");
 ABSL_FLAG(bool, vlagd, kDefaults.vlagd, "NetVLAGD (broken in the original; an error)");
-ABSL_FLAG(std::string, video_level_classifier_model, kDefaults.video_level_classifier_model, "classifier head");
+ABSL_FLAG(std::string, video_level_classifier_model, kDefaults.video_level_classifier_model,
+          "classifier head");
 ABSL_FLAG(int64_t, moe_num_mixtures, kDefaults.moe_num_mixtures, "experts per class");
 ABSL_FLAG(double, moe_l2, kDefaults.moe_l2, "L2 scale on the MoE weights");
-ABSL_FLAG(int64_t, moe_low_rank_gating, kDefaults.moe_low_rank_gating, "rank of the gate weights (-1: full)");
-ABSL_FLAG(bool, moe_prob_gating, kDefaults.moe_prob_gating, "context gating on the output probabilities");
-ABSL_FLAG(std::string, moe_prob_gating_input, kDefaults.moe_prob_gating_input, "prob gating input: prob or the head input");
+ABSL_FLAG(int64_t, moe_low_rank_gating, kDefaults.moe_low_rank_gating,
+          "rank of the gate weights (-1: full)");
+ABSL_FLAG(bool, moe_prob_gating, kDefaults.moe_prob_gating,
+          "context gating on the output probabilities");
+ABSL_FLAG(std::string, moe_prob_gating_input, kDefaults.moe_prob_gating_input,
+          "prob gating input: prob or the head input");
 ABSL_FLAG(double, batch_norm_decay, kDefaults.batch_norm_decay,
           "y8m: decay of the batch-norm moving averages (slim's 0.999; less for short runs)");
 
-// Flags of the original models not in the zoo yet, and of TensorFlow plumbing: accepted so that original
-// command lines run unchanged, without effect.
+// Flags of the original models not in the zoo yet, and of TensorFlow plumbing: accepted so that
+// original command lines run unchanged, without effect.
 ABSL_FLAG(int64_t, netvlad_dimred, -1, "unused (original flag)");
 ABSL_FLAG(int64_t, gatednetvlad_dimred, 1024, "unused (original flag)");
 ABSL_FLAG(int64_t, hidden_size, 1024, "unused (original flag)");
@@ -66,8 +80,8 @@ ABSL_FLAG(uint64_t, seed, 0, "seed for initialization, data order and frame samp
 namespace y8m::apps {
 
 models::ModelConfig model_config_from_flags() {
-  // Every ModelConfig key has a flag of the same name: read the flags' current values as strings and
-  // let the config parse them (one conversion, the same as for checkpoints).
+  // Every ModelConfig key has a flag of the same name: read the flags' current values as strings
+  // and let the config parse them (one conversion, the same as for checkpoints).
   std::map<std::string, std::string> m;
   for (const auto& kv : models::to_map(kDefaults)) {
     const absl::CommandLineFlag* f = absl::FindCommandLineFlag(kv.first);

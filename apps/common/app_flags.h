@@ -1,4 +1,5 @@
-// Model flags shared by the pipeline apps, with the original scripts' names and defaults (SPEC §5), and
+// Model flags shared by the pipeline apps, with the original scripts' names and defaults (SPEC §5),
+// and
 // --device / --seed. Parsing and error handling are in apps/common/flags.h.
 #pragma once
 
@@ -8,8 +9,8 @@
 
 #include <map>
 #include <set>
-#include <vector>
 #include <string>
+#include <vector>
 
 namespace y8m::apps {
 

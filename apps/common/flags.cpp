@@ -28,7 +28,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     std::swap(prev, cur);
   }
   return prev[b.size()];
@@ -66,8 +67,9 @@ std::vector<std::string> parse_flags(int argc, char** argv, const char* usage) {
     const std::string arg = argv[i];
     if (arg == "--") break;
     std::string name = flag_name(arg);
-    if (name.empty() || name == "help" || name == "helpfull" || name == "helpshort" || name == "version" ||
-        name == "flagfile" || name == "fromenv" || name == "tryfromenv" || name == "undefok")
+    if (name.empty() || name == "help" || name == "helpfull" || name == "helpshort" ||
+        name == "version" || name == "flagfile" || name == "fromenv" || name == "tryfromenv" ||
+        name == "undefok")
       continue;
     if (absl::FindCommandLineFlag(name) != nullptr) continue;
     if (name.rfind("no", 0) == 0 && absl::FindCommandLineFlag(name.substr(2)) != nullptr) continue;
@@ -82,7 +84,8 @@ std::vector<std::string> parse_flags(int argc, char** argv, const char* usage) {
     if (arg == "--") break;
     std::string name = flag_name(arg);
     if (name.empty()) continue;
-    if (absl::FindCommandLineFlag(name) == nullptr && name.rfind("no", 0) == 0) name = name.substr(2);
+    if (absl::FindCommandLineFlag(name) == nullptr && name.rfind("no", 0) == 0)
+      name = name.substr(2);
     if (const absl::CommandLineFlag* f = absl::FindCommandLineFlag(name)) {
       explicit_set().insert(name);
       given_values()[name] = f->CurrentValue();

@@ -1,6 +1,8 @@
-// Command-line handling shared by every app: Abseil flags with TensorFlow's syntax (--f=v, --f v, --f,
-// --nof, --f=True/False), plus what the original tools lacked: an unknown flag is an error naming the
-// nearest known flag ("did you mean --steps?"), and apps know which flags were given explicitly.
+// Command-line handling shared by every app: Abseil flags with TensorFlow's syntax (--f=v, --f v,
+// --f,
+// --nof, --f=True/False), plus what the original tools lacked: an unknown flag is an error naming
+// the nearest known flag ("did you mean --steps?"), and apps know which flags were given
+// explicitly.
 #pragma once
 
 #include <map>

@@ -44,7 +44,8 @@ ListArgs parse_list_args(int argc, char** argv, const std::set<std::string>& lis
               lists.empty() ? "option" : *lists.begin());
     out.lists[current].push_back(a);
   }
-  for (const auto& kv : out.lists) Y8M_CHECK(!kv.second.empty(), "--{} needs at least one value", kv.first);
+  for (const auto& kv : out.lists)
+    Y8M_CHECK(!kv.second.empty(), "--{} needs at least one value", kv.first);
   return out;
 }
 

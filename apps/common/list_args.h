@@ -1,7 +1,8 @@
 // argparse-style command lines of the original graph_ensemble.py / weights_average.py:
 //   --models a b c --weights 0.3 0.3 0.4 --save_folder DIR
-// Options listed in `lists` take one or more values (until the next --option); the others take exactly
-// one (`--name value` or `--name=value`). Unknown options are errors naming the nearest known one.
+// Options listed in `lists` take one or more values (until the next --option); the others take
+// exactly one (`--name value` or `--name=value`). Unknown options are errors naming the nearest
+// known one.
 #pragma once
 
 #include <map>

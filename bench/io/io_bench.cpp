@@ -1,6 +1,7 @@
-// Reader pipeline throughput (issue target: >= 20,000 examples/s with 2 threads on a 2-core machine):
-// examples/s of io::Reader producing uint8 batches of 300-frame examples read from the page cache.
-// The dataset (2,000 videos x 300 frames, ~700 MB) is generated once under $TMPDIR/y8m-bench-io and reused.
+// Reader pipeline throughput (issue target: >= 20,000 examples/s with 2 threads on a 2-core
+// machine): examples/s of io::Reader producing uint8 batches of 300-frame examples read from the
+// page cache. The dataset (2,000 videos x 300 frames, ~700 MB) is generated once under
+// $TMPDIR/y8m-bench-io and reused.
 #include "bench/bench_util.h"
 #include "io/reader.h"
 #include "io/synth.h"
@@ -56,9 +57,11 @@ void BM_ReaderPipeline(benchmark::State& state) {
     examples += b.size;
     benchmark::DoNotOptimize(b.frames.data_ptr());
   }
-  state.counters["examples/s"] = benchmark::Counter(static_cast<double>(examples), benchmark::Counter::kIsRate);
-  y8m::bench::report_bandwidth(state, static_cast<double>(examples) / static_cast<double>(state.iterations()) * 300 * 1152,
-                               y8m::bench::cpu_copy_gbps());
+  state.counters["examples/s"] =
+      benchmark::Counter(static_cast<double>(examples), benchmark::Counter::kIsRate);
+  y8m::bench::report_bandwidth(
+      state, static_cast<double>(examples) / static_cast<double>(state.iterations()) * 300 * 1152,
+      y8m::bench::cpu_copy_gbps());
 }
 BENCHMARK(BM_ReaderPipeline)
     ->ArgNames({"readers", "shuffle", "crc"})

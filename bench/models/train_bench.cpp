@@ -1,6 +1,6 @@
 // Training throughput of NetVLADModelLF (examples/s), one full step: frame preparation, forward,
-// cross-entropy + regularization, backward, clipped Adam. CPU: the quickstart config (K 16, H 256, S 30,
-// batch 64); CUDA: the full NetVLAD1 config (K 256, H 1024, S 300, batch 160, 3862 classes).
+// cross-entropy + regularization, backward, clipped Adam. CPU: the quickstart config (K 16, H 256,
+// S 30, batch 64); CUDA: the full NetVLAD1 config (K 256, H 1024, S 300, batch 160, 3862 classes).
 #include "autograd/optim.h"
 #include "bench/bench_util.h"
 #include "engine/rng.h"
@@ -27,7 +27,8 @@ struct Step {
     engine::fill_uniform(f, 7, 0, 0.0, 255.0);
     frames = f.to(DType::u8).to(dev);
     std::vector<int32_t> n(static_cast<size_t>(B));
-    for (int64_t i = 0; i < B; ++i) n[static_cast<size_t>(i)] = static_cast<int32_t>(c.max_frames / 2 + i % (c.max_frames / 2));
+    for (int64_t i = 0; i < B; ++i)
+      n[static_cast<size_t>(i)] = static_cast<int32_t>(c.max_frames / 2 + i % (c.max_frames / 2));
     num_frames_host = Tensor::from_vector<int32_t>(n, {B});
     num_frames_dev = num_frames_host.to(dev);
     Tensor y = Tensor::empty({B, c.num_classes});
@@ -56,7 +57,8 @@ void BM_TrainStepCpuQuickstart(benchmark::State& state) {
   Step s(c, B, Device::cpu());
   s.run();
   for (auto _ : state) s.run();
-  state.counters["examples/s"] = benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["examples/s"] =
+      benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_TrainStepCpuQuickstart)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
@@ -66,7 +68,8 @@ void BM_TrainStepCudaNetVLAD1(benchmark::State& state) {
   const int64_t B = 160;
   Step s(c, B, Device::cuda(0));
   bench::time_cuda(state, [&] { s.run(); });
-  state.counters["examples/s"] = benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["examples/s"] =
+      benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_TrainStepCudaNetVLAD1)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(5.0);
 

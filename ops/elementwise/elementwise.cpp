@@ -11,26 +11,40 @@ namespace {
 
 const char* unary_name(UnaryKind k) {
   switch (k) {
-    case UnaryKind::add_scalar: return "add_scalar";
-    case UnaryKind::mul_scalar: return "mul_scalar";
-    case UnaryKind::relu: return "relu";
-    case UnaryKind::relu6: return "relu6";
-    case UnaryKind::sigmoid: return "sigmoid";
-    case UnaryKind::tanh: return "tanh";
-    case UnaryKind::exp: return "exp";
-    case UnaryKind::log: return "log";
-    case UnaryKind::sqrt: return "sqrt";
-    case UnaryKind::square: return "square";
+    case UnaryKind::add_scalar:
+      return "add_scalar";
+    case UnaryKind::mul_scalar:
+      return "mul_scalar";
+    case UnaryKind::relu:
+      return "relu";
+    case UnaryKind::relu6:
+      return "relu6";
+    case UnaryKind::sigmoid:
+      return "sigmoid";
+    case UnaryKind::tanh:
+      return "tanh";
+    case UnaryKind::exp:
+      return "exp";
+    case UnaryKind::log:
+      return "log";
+    case UnaryKind::sqrt:
+      return "sqrt";
+    case UnaryKind::square:
+      return "square";
   }
   return "unary";
 }
 
 const char* binary_name(BinaryKind k) {
   switch (k) {
-    case BinaryKind::add: return "add";
-    case BinaryKind::sub: return "sub";
-    case BinaryKind::mul: return "mul";
-    case BinaryKind::div: return "div";
+    case BinaryKind::add:
+      return "add";
+    case BinaryKind::sub:
+      return "sub";
+    case BinaryKind::mul:
+      return "mul";
+    case BinaryKind::div:
+      return "div";
   }
   return "binary";
 }
@@ -46,25 +60,27 @@ Tensor unary_raw(UnaryKind k, const Tensor& x, double s) {
       cpu::unary_forward<double>(k, x.data<double>(), y.data<double>(), n, s);
     }
   } else {
-    Y8M_ON_CUDA(cuda::unary_forward(k, x.data<float>(), y.data<float>(), n, static_cast<float>(s), stream_of(x)));
+    Y8M_ON_CUDA(cuda::unary_forward(k, x.data<float>(), y.data<float>(), n, static_cast<float>(s),
+                                    stream_of(x)));
   }
   return y;
 }
 
-Tensor unary_backward_raw(UnaryKind k, const Tensor& x, const Tensor& y, const Tensor& dy, double s) {
+Tensor unary_backward_raw(UnaryKind k, const Tensor& x, const Tensor& y, const Tensor& dy,
+                          double s) {
   Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   const int64_t n = x.numel();
   if (x.device().is_cpu()) {
     if (x.dtype() == DType::f32) {
-      cpu::unary_backward<float>(k, x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), n,
-                                 static_cast<float>(s));
+      cpu::unary_backward<float>(k, x.data<float>(), y.data<float>(), dy.data<float>(),
+                                 dx.data<float>(), n, static_cast<float>(s));
     } else {
       cpu::unary_backward<double>(k, x.data<double>(), y.data<double>(), dy.data<double>(),
                                   dx.data<double>(), n, s);
     }
   } else {
-    Y8M_ON_CUDA(cuda::unary_backward(k, x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(),
-                                     n, static_cast<float>(s), stream_of(x)));
+    Y8M_ON_CUDA(cuda::unary_backward(k, x.data<float>(), y.data<float>(), dy.data<float>(),
+                                     dx.data<float>(), n, static_cast<float>(s), stream_of(x)));
   }
   return dx;
 }
@@ -112,13 +128,15 @@ Tensor binary_raw(BinaryKind k, const Tensor& a, const Tensor& b) {
   const int64_t n = out.numel();
   if (a.device().is_cpu()) {
     if (a.dtype() == DType::f32) {
-      cpu::binary_forward<float>(k, a.data<float>(), b.data<float>(), out.data<float>(), n, bi, same);
+      cpu::binary_forward<float>(k, a.data<float>(), b.data<float>(), out.data<float>(), n, bi,
+                                 same);
     } else {
-      cpu::binary_forward<double>(k, a.data<double>(), b.data<double>(), out.data<double>(), n, bi, same);
+      cpu::binary_forward<double>(k, a.data<double>(), b.data<double>(), out.data<double>(), n, bi,
+                                  same);
     }
   } else {
-    Y8M_ON_CUDA(cuda::binary_forward(k, a.data<float>(), b.data<float>(), out.data<float>(), n, bi, same,
-                                     stream_of(a)));
+    Y8M_ON_CUDA(cuda::binary_forward(k, a.data<float>(), b.data<float>(), out.data<float>(), n, bi,
+                                     same, stream_of(a)));
   }
   return out;
 }
@@ -130,34 +148,39 @@ Tensor binary(BinaryKind k, const Tensor& a, const Tensor& b) {
   check_compatible(a, b, name);
   Tensor out = binary_raw(k, a, b);
   if (autograd::any_requires_grad({a, b})) {
-    autograd::record(name, {a, b}, {out}, [k, a, b](const std::vector<Tensor>& g, const Node& node) {
-      const Tensor& dy = g[0];
-      Tensor da, db;
-      switch (k) {
-        case BinaryKind::add:
-          if (node.needs_input_grad(0)) da = sum_to(dy, a.shape());
-          if (node.needs_input_grad(1)) db = sum_to(dy, b.shape());
-          break;
-        case BinaryKind::sub:
-          if (node.needs_input_grad(0)) da = sum_to(dy, a.shape());
-          if (node.needs_input_grad(1)) db = sum_to(unary_raw(UnaryKind::mul_scalar, dy, -1.0), b.shape());
-          break;
-        case BinaryKind::mul:
-          if (node.needs_input_grad(0)) da = sum_to(binary_raw(BinaryKind::mul, dy, b), a.shape());
-          if (node.needs_input_grad(1)) db = sum_to(binary_raw(BinaryKind::mul, dy, a), b.shape());
-          break;
-        case BinaryKind::div:
-          if (node.needs_input_grad(0)) da = sum_to(binary_raw(BinaryKind::div, dy, b), a.shape());
-          if (node.needs_input_grad(1)) {
-            // d(a/b)/db = -a / b^2
-            Tensor q = binary_raw(BinaryKind::div, binary_raw(BinaryKind::mul, dy, a),
-                                  unary_raw(UnaryKind::square, b, 0.0));
-            db = sum_to(unary_raw(UnaryKind::mul_scalar, q, -1.0), b.shape());
+    autograd::record(
+        name, {a, b}, {out}, [k, a, b](const std::vector<Tensor>& g, const Node& node) {
+          const Tensor& dy = g[0];
+          Tensor da, db;
+          switch (k) {
+            case BinaryKind::add:
+              if (node.needs_input_grad(0)) da = sum_to(dy, a.shape());
+              if (node.needs_input_grad(1)) db = sum_to(dy, b.shape());
+              break;
+            case BinaryKind::sub:
+              if (node.needs_input_grad(0)) da = sum_to(dy, a.shape());
+              if (node.needs_input_grad(1))
+                db = sum_to(unary_raw(UnaryKind::mul_scalar, dy, -1.0), b.shape());
+              break;
+            case BinaryKind::mul:
+              if (node.needs_input_grad(0))
+                da = sum_to(binary_raw(BinaryKind::mul, dy, b), a.shape());
+              if (node.needs_input_grad(1))
+                db = sum_to(binary_raw(BinaryKind::mul, dy, a), b.shape());
+              break;
+            case BinaryKind::div:
+              if (node.needs_input_grad(0))
+                da = sum_to(binary_raw(BinaryKind::div, dy, b), a.shape());
+              if (node.needs_input_grad(1)) {
+                // d(a/b)/db = -a / b^2
+                Tensor q = binary_raw(BinaryKind::div, binary_raw(BinaryKind::mul, dy, a),
+                                      unary_raw(UnaryKind::square, b, 0.0));
+                db = sum_to(unary_raw(UnaryKind::mul_scalar, q, -1.0), b.shape());
+              }
+              break;
           }
-          break;
-      }
-      return std::vector<Tensor>{da, db};
-    });
+          return std::vector<Tensor>{da, db};
+        });
   }
   Y8M_TRACE_OP(name, {}, {a, b}, {out});
   return out;
@@ -180,8 +203,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  Y8M_CHECK(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(), "sum_to: {} does not broadcast to {}",
-            engine::shape_str(shape), x.str());
+  Y8M_CHECK(broadcast_shapes(shape, x.shape(), "sum_to") == x.shape(),
+            "sum_to: {} does not broadcast to {}", engine::shape_str(shape), x.str());
   SumToIndex si;
   si.ndim = static_cast<int>(x.dim());
   Y8M_CHECK(si.ndim <= kMaxDims, "sum_to: at most {} dimensions, got {}", kMaxDims, si.ndim);

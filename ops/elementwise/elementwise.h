@@ -1,6 +1,6 @@
-// Element-wise ops (SPEC §2.2): binary arithmetic with NumPy broadcasting, scalar arithmetic, and the
-// unary activations. All take f32 (any device) or f64 (CPU). Backward: gradients of broadcast inputs
-// are summed back to the input's shape (sum_to).
+// Element-wise ops (SPEC §2.2): binary arithmetic with NumPy broadcasting, scalar arithmetic, and
+// the unary activations. All take f32 (any device) or f64 (CPU). Backward: gradients of broadcast
+// inputs are summed back to the input's shape (sum_to).
 #pragma once
 #include "ops/ops_layer.h"
 
@@ -28,8 +28,8 @@ Tensor square(const Tensor& x);
 
 // The broadcast result shape of a and b; throws naming `op` when they do not broadcast.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
-// Sums x over the dimensions that broadcasting stretched, giving `shape` (the adjoint of broadcasting).
-// Not recorded by autograd; used by backward functions.
+// Sums x over the dimensions that broadcasting stretched, giving `shape` (the adjoint of
+// broadcasting). Not recorded by autograd; used by backward functions.
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
 }  // namespace y8m::ops

@@ -23,8 +23,8 @@ void unary_backward(UnaryKind k, const T* x, const T* y, const T* dy, T* dx, int
 }
 
 template <class T>
-void binary_forward(BinaryKind k, const T* a, const T* b, T* out, int64_t n, const BroadcastIndex& bi,
-                    bool same_shape) {
+void binary_forward(BinaryKind k, const T* a, const T* b, T* out, int64_t n,
+                    const BroadcastIndex& bi, bool same_shape) {
   engine::parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
     if (same_shape) {
       for (int64_t i = lo; i < hi; ++i) out[i] = ops::binary_forward(k, a[i], b[i]);
@@ -45,11 +45,11 @@ void sum_to(const T* x, T* out, int64_t n_out, const SumToIndex& si) {
   });
 }
 
-#define Y8M_INSTANTIATE(T)                                                                        \
-  template void unary_forward<T>(UnaryKind, const T*, T*, int64_t, T);                            \
-  template void unary_backward<T>(UnaryKind, const T*, const T*, const T*, T*, int64_t, T);       \
-  template void binary_forward<T>(BinaryKind, const T*, const T*, T*, int64_t, const BroadcastIndex&, \
-                                  bool);                                                          \
+#define Y8M_INSTANTIATE(T)                                                                  \
+  template void unary_forward<T>(UnaryKind, const T*, T*, int64_t, T);                      \
+  template void unary_backward<T>(UnaryKind, const T*, const T*, const T*, T*, int64_t, T); \
+  template void binary_forward<T>(BinaryKind, const T*, const T*, T*, int64_t,              \
+                                  const BroadcastIndex&, bool);                             \
   template void sum_to<T>(const T*, T*, int64_t, const SumToIndex&);
 Y8M_INSTANTIATE(float)
 Y8M_INSTANTIATE(double)

@@ -19,8 +19,8 @@ void unary_forward(UnaryKind k, const T* x, T* y, int64_t n, T s);
 template <class T>
 void unary_backward(UnaryKind k, const T* x, const T* y, const T* dy, T* dx, int64_t n, T s);
 template <class T>
-void binary_forward(BinaryKind k, const T* a, const T* b, T* out, int64_t n, const BroadcastIndex& bi,
-                    bool same_shape);
+void binary_forward(BinaryKind k, const T* a, const T* b, T* out, int64_t n,
+                    const BroadcastIndex& bi, bool same_shape);
 template <class T>
 void sum_to(const T* x, T* out, int64_t n_out, const SumToIndex& si);
 }  // namespace cpu
@@ -28,8 +28,8 @@ void sum_to(const T* x, T* out, int64_t n_out, const SumToIndex& si);
 #ifdef Y8M_WITH_CUDA
 namespace cuda {
 void unary_forward(UnaryKind k, const float* x, float* y, int64_t n, float s, cudaStream_t st);
-void unary_backward(UnaryKind k, const float* x, const float* y, const float* dy, float* dx, int64_t n,
-                    float s, cudaStream_t st);
+void unary_backward(UnaryKind k, const float* x, const float* y, const float* dy, float* dx,
+                    int64_t n, float s, cudaStream_t st);
 void binary_forward(BinaryKind k, const float* a, const float* b, float* out, int64_t n,
                     const BroadcastIndex& bi, bool same_shape, cudaStream_t st);
 void sum_to(const float* x, float* out, int64_t n_out, const SumToIndex& si, cudaStream_t st);

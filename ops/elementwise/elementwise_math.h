@@ -1,4 +1,5 @@
-// Element-wise formulas shared by the CPU and CUDA kernels, so both backends compute the same thing.
+// Element-wise formulas shared by the CPU and CUDA kernels, so both backends compute the same
+// thing.
 #pragma once
 
 #include "engine/philox.h"  // Y8M_HD
@@ -7,23 +8,44 @@
 
 namespace y8m::ops {
 
-enum class UnaryKind : int { add_scalar, mul_scalar, relu, relu6, sigmoid, tanh, exp, log, sqrt, square };
+enum class UnaryKind : int {
+  add_scalar,
+  mul_scalar,
+  relu,
+  relu6,
+  sigmoid,
+  tanh,
+  exp,
+  log,
+  sqrt,
+  square
+};
 enum class BinaryKind : int { add, sub, mul, div };
 
 // Forward: y = f(x) (s is the scalar of add_scalar / mul_scalar).
 template <class T>
 Y8M_HD T unary_forward(UnaryKind k, T x, T s) {
   switch (k) {
-    case UnaryKind::add_scalar: return x + s;
-    case UnaryKind::mul_scalar: return x * s;
-    case UnaryKind::relu: return x > T(0) ? x : T(0);
-    case UnaryKind::relu6: return x > T(0) ? (x < T(6) ? x : T(6)) : T(0);
-    case UnaryKind::sigmoid: return T(1) / (T(1) + std::exp(-x));
-    case UnaryKind::tanh: return std::tanh(x);
-    case UnaryKind::exp: return std::exp(x);
-    case UnaryKind::log: return std::log(x);
-    case UnaryKind::sqrt: return std::sqrt(x);
-    case UnaryKind::square: return x * x;
+    case UnaryKind::add_scalar:
+      return x + s;
+    case UnaryKind::mul_scalar:
+      return x * s;
+    case UnaryKind::relu:
+      return x > T(0) ? x : T(0);
+    case UnaryKind::relu6:
+      return x > T(0) ? (x < T(6) ? x : T(6)) : T(0);
+    case UnaryKind::sigmoid:
+      return T(1) / (T(1) + std::exp(-x));
+    case UnaryKind::tanh:
+      return std::tanh(x);
+    case UnaryKind::exp:
+      return std::exp(x);
+    case UnaryKind::log:
+      return std::log(x);
+    case UnaryKind::sqrt:
+      return std::sqrt(x);
+    case UnaryKind::square:
+      return x * x;
   }
   return T(0);
 }
@@ -32,16 +54,26 @@ Y8M_HD T unary_forward(UnaryKind k, T x, T s) {
 template <class T>
 Y8M_HD T unary_backward(UnaryKind k, T x, T y, T dy, T s) {
   switch (k) {
-    case UnaryKind::add_scalar: return dy;
-    case UnaryKind::mul_scalar: return dy * s;
-    case UnaryKind::relu: return x > T(0) ? dy : T(0);
-    case UnaryKind::relu6: return (x > T(0) && x < T(6)) ? dy : T(0);
-    case UnaryKind::sigmoid: return dy * (y * (T(1) - y));
-    case UnaryKind::tanh: return dy * (T(1) - y * y);
-    case UnaryKind::exp: return dy * y;
-    case UnaryKind::log: return dy / x;
-    case UnaryKind::sqrt: return dy / (T(2) * y);
-    case UnaryKind::square: return dy * (T(2) * x);
+    case UnaryKind::add_scalar:
+      return dy;
+    case UnaryKind::mul_scalar:
+      return dy * s;
+    case UnaryKind::relu:
+      return x > T(0) ? dy : T(0);
+    case UnaryKind::relu6:
+      return (x > T(0) && x < T(6)) ? dy : T(0);
+    case UnaryKind::sigmoid:
+      return dy * (y * (T(1) - y));
+    case UnaryKind::tanh:
+      return dy * (T(1) - y * y);
+    case UnaryKind::exp:
+      return dy * y;
+    case UnaryKind::log:
+      return dy / x;
+    case UnaryKind::sqrt:
+      return dy / (T(2) * y);
+    case UnaryKind::square:
+      return dy * (T(2) * x);
   }
   return T(0);
 }
@@ -49,10 +81,14 @@ Y8M_HD T unary_backward(UnaryKind k, T x, T y, T dy, T s) {
 template <class T>
 Y8M_HD T binary_forward(BinaryKind k, T a, T b) {
   switch (k) {
-    case BinaryKind::add: return a + b;
-    case BinaryKind::sub: return a - b;
-    case BinaryKind::mul: return a * b;
-    case BinaryKind::div: return a / b;
+    case BinaryKind::add:
+      return a + b;
+    case BinaryKind::sub:
+      return a - b;
+    case BinaryKind::mul:
+      return a * b;
+    case BinaryKind::div:
+      return a / b;
   }
   return T(0);
 }
@@ -79,8 +115,9 @@ Y8M_HD void broadcast_offsets(const BroadcastIndex& bi, long long i, long long* 
   *ob = b;
 }
 
-// sum_to: output element j sums the input over a "reduced" index space. out_shape has 1 on reduced dims,
-// red_shape has the input's extent on reduced dims and 1 elsewhere; in_stride are the input's strides.
+// sum_to: output element j sums the input over a "reduced" index space. out_shape has 1 on reduced
+// dims, red_shape has the input's extent on reduced dims and 1 elsewhere; in_stride are the input's
+// strides.
 struct SumToIndex {
   int ndim = 0;
   long long out_shape[kMaxDims] = {};

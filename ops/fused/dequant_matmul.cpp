@@ -130,14 +130,14 @@ Tensor dequantize(const Tensor& codebook, const Tensor& indices) {
             codebook.str());
   Tensor out = Tensor::empty(indices.shape(), DType::f32, indices.device());
   const int64_t count = indices.numel();
-  if (count == 0) return out;
-  if (indices.device().is_cpu()) {
+  if (count > 0 && indices.device().is_cpu()) {
     cpu::dequantize<float>(codebook.data<float>(), indices.data<uint8_t>(), out.data<float>(),
                            count);
-  } else {
+  } else if (count > 0) {
     Y8M_ON_CUDA(cuda::dequantize(codebook.data<float>(), indices.data<uint8_t>(), out.data<float>(),
                                  count, stream_of(indices)));
   }
+  Y8M_TRACE_OP(op, {}, {codebook, indices}, {out});
   return out;
 }
 

@@ -29,7 +29,9 @@
 namespace y8m::ops {
 
 // out[i] = codebook[indices[i]]: f32, the shape and device of `indices` (u8, any shape); codebook
-// f32 [256] on the same device. Bit-exact (a copy of the codebook entry). No autograd.
+// f32 [256] on the same device. Bit-exact (a copy of the codebook entry). No autograd. Its own op
+// (`dequantize` in ops/op_list.h): graphs of quantized archives read `W = dequantize(W_space,
+// W_quants)` wherever a weight has a consumer other than a plain matmul (pipeline/quantize.h).
 Tensor dequantize(const Tensor& codebook, const Tensor& indices);
 
 Tensor dequant_matmul(const Tensor& x, const Tensor& wq, const Tensor& codebook,

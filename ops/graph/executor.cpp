@@ -122,7 +122,10 @@ Executor::Executor(Graph graph, const NamedTensors& initializers, Device device)
     Y8M_CHECK(it != given.end() && it->second->defined(),
               "executor: the graph needs the initializer '{}', which was not given", name);
     const int64_t id = add(name);
-    constants_[static_cast<size_t>(id)] = it->second->to(device_);
+    // f16 is only a storage format (quantize --transform_type float16): widened once, on device.
+    Tensor t = it->second->to(device_);
+    if (t.dtype() == DType::f16) t = t.to(DType::f32);
+    constants_[static_cast<size_t>(id)] = t;
   }
   std::vector<int64_t> last_use;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {

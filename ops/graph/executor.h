@@ -38,7 +38,9 @@ struct RunStats {
 class Executor {
  public:
   // Validates the graph, checks that every initializer it names is given (extra tensors are
-  // ignored) and places them on `device` (a CPU view is used as is: no copy).
+  // ignored) and places them on `device` (a CPU view is used as is: no copy). An f16 initializer
+  // is widened to f32 here, once (f16 is only a storage format of archives: SPEC §11 float16, which
+  // the original cast back to f32 in the graph); the graph's nodes always see f32.
   Executor(Graph graph, const NamedTensors& initializers, Device device = Device::cpu());
 
   // Runs the graph. `inputs` must hold exactly the graph inputs, with their dtypes and shapes.

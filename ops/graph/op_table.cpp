@@ -55,6 +55,20 @@ Out run_prepare_frames(const OpArgs& a) {
   return one(prepare_frames(a.in(0), a.in(1).to(a.in(0).device())));
 }
 
+// The quantize pass (pipeline/quantize.h) turns matmul(x, W) into dequant_matmul(x, Wq, codebook)
+// without knowing x's rank, and matmul broadcasts a 2-D W over a batched x [..., M, K]: such an x
+// is multiplied as the [rows, K] matrix it is in memory, and the result gets x's leading
+// dimensions back.
+Out run_dequant_matmul(const OpArgs& a) {
+  const Tensor& x = a.in(0);
+  if (x.dim() <= 2) return one(dequant_matmul(x, a.in(1), a.in(2), a.in(3)));
+  Shape out_shape(x.shape().begin(), x.shape().end() - 1);
+  const int64_t rows = engine::shape_numel(out_shape);
+  const Tensor y = dequant_matmul(x.reshape({rows, x.size(-1)}), a.in(1), a.in(2), a.in(3));
+  out_shape.push_back(y.size(1));
+  return one(y.reshape(out_shape));
+}
+
 Out run_sample_frames(const OpArgs& a) {
   return one(sample_frames(a.host(0), a.i("max_frames"), a.i("num_samples"),
                            sample_mode_from_name(a.s("mode")), a.gen(), a.device()));
@@ -127,8 +141,8 @@ std::vector<OpDef> make_table() {
       {"vlad", 3, {2}, {{"samples", T::i}}, run_vlad},
       {"gated_moe", 2, {}, {{"num_mixtures", T::i}},
        [](const OpArgs& a) { return one(gated_moe(a.in(0), a.in(1), a.i("num_mixtures"))); }},
-      {"dequant_matmul", 4, {3}, none,
-       [](const OpArgs& a) { return one(dequant_matmul(a.in(0), a.in(1), a.in(2), a.in(3))); }},
+      {"dequant_matmul", 4, {3}, none, run_dequant_matmul},
+      {"dequantize", 2, {}, none, binary<dequantize>},
       {"sample_frames", 1, {}, {{"max_frames", T::i}, {"num_samples", T::i}, {"mode", T::s}},
        run_sample_frames, check_sample_frames},
       {"frame_counts", 1, {}, {{"max_frames", T::i}, {"min_count", T::i}, {"dtype", T::s}},

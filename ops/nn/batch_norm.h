@@ -5,13 +5,13 @@
 //            y = gamma * (x - mu) / sqrt(var_b + eps) + beta
 //            moving_mean     <- moving_mean     - (1 - decay) * (moving_mean - mu)
 //            moving_variance <- moving_variance - (1 - decay) * (moving_variance - var_m)
-//            with var_m = var_b * N / (N - 1) for 2-D input (TF's fused kernel; var_b when N = 1) and
-//            var_m = var_b for 3-D or higher input.
-//            The moving statistics are updated in place (buffers, not differentiated).
+//            with var_m = var_b * N / (N - 1) for 2-D input (TF's fused kernel; var_b when N = 1)
+//            and var_m = var_b for 3-D or higher input. The moving statistics are updated in place
+//            (buffers, not differentiated).
 // Inference: y = gamma * (x - moving_mean) / sqrt(moving_variance + eps) + beta
 //
-// Saved for backward (training): the batch mean and inverse std [C]. Gradients: x (overwrite), gamma
-// and beta. In inference mode the op is an affine map and its backward follows that.
+// Saved for backward (training): the batch mean and inverse std [C]. Gradients: x (overwrite),
+// gamma and beta. In inference mode the op is an affine map and its backward follows that.
 #pragma once
 #include "ops/ops_layer.h"
 

@@ -4,9 +4,10 @@
 //              = 0                                          for t >= num_frames[b]  (padding slots)
 //   out[b, t, :] = x[b, t, :] / sqrt(max(sum_f x[b, t, f]^2, 1e-12))                (per-frame L2)
 //
-// frames u8 [B, T, F] (T = max_frames, F = 1152 for rgb + audio), num_frames i32 [B] (values clipped to
-// [0, T]). Output f32 [B, T, F]. The dequantized value is computed as one float multiply and one add,
-// each rounded (no FMA), exactly as TensorFlow's reader did. Not differentiable (the input is data).
+// frames u8 [B, T, F] (T = max_frames, F = 1152 for rgb + audio), num_frames i32 [B] (values
+// clipped to [0, T]). Output f32 [B, T, F]. The dequantized value is computed as one float multiply
+// and one add, each rounded (no FMA), exactly as TensorFlow's reader did. Not differentiable (the
+// input is data).
 #pragma once
 #include "ops/ops_layer.h"
 

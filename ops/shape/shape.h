@@ -1,7 +1,7 @@
-// Shape ops: reshape, concat/split/slice along an axis, transpose of the last two axes, and row gather
-// (frame sampling, SPEC §1.8) whose backward is a deterministic scatter-add.
-// reshape, concat, split, slice and the gather_rows forward move bytes and accept every dtype;
-// transpose needs f32 (or f64 on the CPU). Every op records a node when an input requires grad.
+// Shape ops: reshape, concat/split/slice along an axis, transpose of the last two axes, and row
+// gather (frame sampling, SPEC §1.8) whose backward is a deterministic scatter-add. reshape,
+// concat, split, slice and the gather_rows forward move bytes and accept every dtype; transpose
+// needs f32 (or f64 on the CPU). Every op records a node when an input requires grad.
 #pragma once
 #include "ops/ops_layer.h"
 
@@ -24,8 +24,8 @@ Tensor transpose(const Tensor& x);
 // out[i, ...] = x[index[i], ...] for x [N, ...] and index i32/i64 [M] on x's device (values in
 // [0, N), checked; a CUDA index is copied to the host for the check, which synchronizes: index
 // tensors are small).
-// Backward: dx[r] = sum of dout[i] over i with index[i] == r, in increasing i (deterministic; no float
-// atomics on CUDA).
+// Backward: dx[r] = sum of dout[i] over i with index[i] == r, in increasing i (deterministic; no
+// float atomics on CUDA).
 Tensor gather_rows(const Tensor& x, const Tensor& index);
 
 }  // namespace y8m::ops

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -73,8 +73,8 @@ TEST(ParallelFor, CoversRangeExactlyOnce) {
 }
 
 TEST(ParallelFor, ConcurrentCallersFromSeveralThreads) {
-  // Reader threads and the training thread call parallel_for at the same time: whichever does not get
-  // the pool runs its chunks itself, and every call still covers its range exactly once.
+  // Reader threads and the training thread call parallel_for at the same time: whichever does not
+  // get the pool runs its chunks itself, and every call still covers its range exactly once.
   ThreadCountGuard guard;
   set_num_threads(2);
   std::vector<std::thread> callers;

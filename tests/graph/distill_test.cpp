@@ -1,9 +1,9 @@
 // Teacher datasets: teacher archive -> distillation records -> the reader gives back the teacher's
 // probability vectors bit for bit, the original frames and sorted labels; any file size; refusals.
+#include "pipeline/distill.h"
 #include "io/reader.h"
 #include "io/synth.h"
 #include "pipeline/archive.h"
-#include "pipeline/distill.h"
 #include "tests/common/test_util.h"
 #include "tests/graph/graph_test_util.h"
 
@@ -56,7 +56,8 @@ TEST(Distill, RoundTripGivesTheTeachersVectorsBack) {
   EXPECT_EQ(r.examples, 100);
   EXPECT_EQ(r.files, 4);
   for (int f = 0; f < 4; ++f)
-    EXPECT_TRUE(std::filesystem::exists(dir.file("distill") + fmt::format("/predictions-{:05d}.tfrecord", f)));
+    EXPECT_TRUE(std::filesystem::exists(dir.file("distill") +
+                                        fmt::format("/predictions-{:05d}.tfrecord", f)));
 
   // What the teacher says about the source videos, batched as y8m-distill batched them (a GEMM's
   // rounding may depend on the batch size), in the same order.
@@ -81,12 +82,14 @@ TEST(Distill, RoundTripGivesTheTeachersVectorsBack) {
     const Tensor& want = preds[static_cast<size_t>(i / o.batch_size)];
     const int64_t j = i % o.batch_size;
     ASSERT_EQ(db.ids[static_cast<size_t>(i)], sb.ids[static_cast<size_t>(j)]);
-    EXPECT_EQ(std::memcmp(db.predictions.data<float>() + i * 50, want.data<float>() + j * 50, 50 * sizeof(float)), 0)
+    EXPECT_EQ(std::memcmp(db.predictions.data<float>() + i * 50, want.data<float>() + j * 50,
+                          50 * sizeof(float)),
+              0)
         << db.ids[static_cast<size_t>(i)];
     EXPECT_EQ(db.label_lists[static_cast<size_t>(i)], sb.label_lists[static_cast<size_t>(j)]);
     EXPECT_EQ(db.num_frames.data<int32_t>()[i], sb.num_frames.data<int32_t>()[j]);
-    EXPECT_EQ(std::memcmp(db.frames.data<uint8_t>() + i * 300 * 1152, sb.frames.data<uint8_t>() + j * 300 * 1152,
-                          300 * 1152),
+    EXPECT_EQ(std::memcmp(db.frames.data<uint8_t>() + i * 300 * 1152,
+                          sb.frames.data<uint8_t>() + j * 300 * 1152, 300 * 1152),
               0);
   }
 }
@@ -97,12 +100,15 @@ TEST(Distill, Refusals) {
   o.model_file = dir.file("missing.y8m");
   o.input_data_pattern = dir.file("*.tfrecord");
   o.output_dir = dir.path();  // exists
-  EXPECT_NE(testing::error_of([&] { write_distill_dataset(o, stderr); }).find("already exists"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { write_distill_dataset(o, stderr); }).find("already exists"),
+            std::string::npos);
   o.output_dir = dir.file("out");
   o.file_size = 0;
-  EXPECT_NE(testing::error_of([&] { write_distill_dataset(o, stderr); }).find("--file_size"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { write_distill_dataset(o, stderr); }).find("--file_size"),
+            std::string::npos);
   o.file_size = 10;
-  EXPECT_NE(testing::error_of([&] { write_distill_dataset(o, stderr); }).find("missing.y8m"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { write_distill_dataset(o, stderr); }).find("missing.y8m"),
+            std::string::npos);
 }
 
 }  // namespace

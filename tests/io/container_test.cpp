@@ -1,9 +1,9 @@
-// The container format: bit-exact round trips, zero-copy views, and every corruption case giving a clear
-// error (never a crash): magic, version, header cap, header CRC, truncation, trailing bytes, and crafted
-// tensor tables (unknown dtype, too many dims, negative / overflowing dims, bad lengths, unaligned,
-// overlapping or out-of-bounds offsets, duplicate names, missing codebook).
-#include "engine/error.h"
+// The container format: bit-exact round trips, zero-copy views, and every corruption case giving a
+// clear error (never a crash): magic, version, header cap, header CRC, truncation, trailing bytes,
+// and crafted tensor tables (unknown dtype, too many dims, negative / overflowing dims, bad
+// lengths, unaligned, overlapping or out-of-bounds offsets, duplicate names, missing codebook).
 #include "io/container.h"
+#include "engine/error.h"
 #include "io/crc32c.h"
 #include "io/proto/container.pb.h"
 #include "tests/common/test_util.h"
@@ -26,7 +26,8 @@ ContainerContents sample() {
   c.kind = "checkpoint";
   c.metadata = {{"step", "42"}, {"flags", "--model=NetVLADModelLF"}};
   c.model_config = {{"model", "NetVLADModelLF"}, {"netvlad_cluster_size", "8"}};
-  c.tensors.push_back({"a/weights", Tensor::from_vector<float>({1.5f, -2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3}), ""});
+  c.tensors.push_back(
+      {"a/weights", Tensor::from_vector<float>({1.5f, -2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3}), ""});
   c.tensors.push_back({"b", Tensor::from_vector<int64_t>({7}, {}), ""});
   c.tensors.push_back({"empty", Tensor::zeros({0, 5}), ""});
   c.tensors.push_back({"q", Tensor::from_vector<uint8_t>({1, 2, 3}, {3}), "cb"});
@@ -43,11 +44,13 @@ TEST(Container, RoundTrip) {
   EXPECT_EQ(c.metadata().at("step"), "42");
   EXPECT_EQ(c.model_config().at("netvlad_cluster_size"), "8");
   ASSERT_EQ(c.tensors().size(), 5u);
-  EXPECT_EQ(c.find("a/weights")->tensor.to_vector<float>(), (std::vector<float>{1.5f, -2.f, 3.f, 4.f, 5.f, 6.f}));
+  EXPECT_EQ(c.find("a/weights")->tensor.to_vector<float>(),
+            (std::vector<float>{1.5f, -2.f, 3.f, 4.f, 5.f, 6.f}));
   EXPECT_EQ(c.find("b")->tensor.item<int64_t>(), 7);
   EXPECT_EQ(c.find("empty")->tensor.shape(), (Shape{0, 5}));
   EXPECT_EQ(c.find("q")->codebook, "cb");
-  for (const auto& t : c.tensors()) EXPECT_EQ(reinterpret_cast<uintptr_t>(t.tensor.data_ptr()) % 64, 0u) << t.name;
+  for (const auto& t : c.tensors())
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.tensor.data_ptr()) % 64, 0u) << t.name;
   // Writing what was read gives the same bytes.
   ContainerContents again;
   again.kind = c.kind();
@@ -97,9 +100,9 @@ class CorruptContainer : public ::testing::Test {
   std::string path_, bytes_;
 };
 
-#define EXPECT_ERROR_HAS(expr, text)                                  \
-  do {                                                                \
-    const std::string msg_ = (expr);                                  \
+#define EXPECT_ERROR_HAS(expr, text)                                      \
+  do {                                                                    \
+    const std::string msg_ = (expr);                                      \
     EXPECT_NE(msg_.find(text), std::string::npos) << "message: " << msg_; \
   } while (0)
 
@@ -159,7 +162,8 @@ TEST_F(CorruptContainer, TensorTable) {
   h.mutable_tensors()->RemoveLast();  // the last blob becomes unexplained bytes
   EXPECT_ERROR_HAS(open_error(with_header(h)), "unused bytes");
   h = header();
-  for (int i = 0; i < 100000; ++i) h.add_tensors()->set_name("x" + std::to_string(i));  // huge count, all bad
+  for (int i = 0; i < 100000; ++i)
+    h.add_tensors()->set_name("x" + std::to_string(i));  // huge count, all bad
   EXPECT_FALSE(open_error(with_header(h)).empty());
 }
 
@@ -174,7 +178,8 @@ TEST_F(CorruptContainer, BlobCrcCheckedByVerify) {
 TEST(Container, AtomicWriteLeavesNoTemporary) {
   TempDir d;
   ContainerContents c = sample();
-  c.tensors.push_back({"b", Tensor::zeros({1}), ""});  // duplicate: refused before anything is written
+  c.tensors.push_back(
+      {"b", Tensor::zeros({1}), ""});  // duplicate: refused before anything is written
   EXPECT_THROW(write_container(d.file("x.y8m"), c), Error);
   EXPECT_TRUE(std::filesystem::is_empty(d.path()));
 }

@@ -1,5 +1,6 @@
-// The reader pipeline on a tiny synthetic dataset: exactly-once per epoch across threads, reproducible
-// order for a seed, in-order evaluation, short final batches, exact resume, corrupt-record policies.
+// The reader pipeline on a tiny synthetic dataset: exactly-once per epoch across threads,
+// reproducible order for a seed, in-order evaluation, short final batches, exact resume,
+// corrupt-record policies.
 #include "io/reader.h"
 #include "io/synth.h"
 #include "tests/common/test_util.h"
@@ -30,7 +31,8 @@ class ReaderTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
 
-  static ReaderOptions options(int batch, bool training, int readers, int epochs = 1, uint64_t seed = 7) {
+  static ReaderOptions options(int batch, bool training, int readers, int epochs = 1,
+                               uint64_t seed = 7) {
     ReaderOptions o;
     o.patterns = dir_->file("data/frame/train*.tfrecord");
     o.batch_size = batch;
@@ -83,12 +85,14 @@ TEST_F(ReaderTest, TrainingReturnsEachExampleOncePerEpochAcrossThreads) {
 }
 
 TEST_F(ReaderTest, SeedReproducesTheOrder) {
-  Reader a(options(16, true, 2, 2, 5)), b(options(16, true, 2, 2, 5)), c(options(16, true, 2, 2, 6));
+  Reader a(options(16, true, 2, 2, 5)), b(options(16, true, 2, 2, 5)),
+      c(options(16, true, 2, 2, 6));
   const auto ia = ids(a), ib = ids(b), ic = ids(c);
   EXPECT_EQ(ia, ib);
   EXPECT_NE(ia, ic);
   Reader e(options(16, false, 1));
-  EXPECT_NE(std::vector<std::string>(ia.begin(), ia.begin() + 103), ids(e)) << "training order is shuffled";
+  EXPECT_NE(std::vector<std::string>(ia.begin(), ia.begin() + 103), ids(e))
+      << "training order is shuffled";
 }
 
 TEST_F(ReaderTest, SkipExamplesResumesExactly) {

@@ -1,7 +1,7 @@
 // y8m-synth: counts, label statistics against the generative model, determinism, test split without
 // labels, and refusal to overwrite.
-#include "io/reader.h"
 #include "io/synth.h"
+#include "io/reader.h"
 #include "tests/common/test_util.h"
 
 #include "engine/error.h"

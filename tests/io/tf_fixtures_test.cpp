@@ -1,7 +1,7 @@
 // Interoperability with TensorFlow itself: fixtures written by TensorFlow's TFRecordWriter
-// (tools/make_tf_fixtures.py; the manifest documents the content). Our reader must decode every record
-// exactly; for canonical records (TensorFlow's deterministic serialization) our encoder must reproduce
-// TensorFlow's bytes, and our TFRecord writer the whole file's framing.
+// (tools/make_tf_fixtures.py; the manifest documents the content). Our reader must decode every
+// record exactly; for canonical records (TensorFlow's deterministic serialization) our encoder must
+// reproduce TensorFlow's bytes, and our TFRecord writer the whole file's framing.
 #include "engine/error.h"
 #include "io/tfrecord.h"
 #include "io/yt8m_record.h"
@@ -54,13 +54,15 @@ std::vector<Entry> manifest() {
 
 std::string frame_bytes(int t, int size, int salt, int k) {
   std::string s(static_cast<size_t>(size), '\0');
-  for (int i = 0; i < size; ++i) s[static_cast<size_t>(i)] = static_cast<char>((t * 31 + i * 7 + salt + k) & 0xff);
+  for (int i = 0; i < size; ++i)
+    s[static_cast<size_t>(i)] = static_cast<char>((t * 31 + i * 7 + salt + k) & 0xff);
   return s;
 }
 
 std::vector<float> video_values(int size, int salt, int k) {
   std::vector<float> v;
-  for (int i = 0; i < size; ++i) v.push_back(static_cast<float>(((i * 13 + salt + k) % 97) / 32.0 - 1.5));
+  for (int i = 0; i < size; ++i)
+    v.push_back(static_cast<float>(((i * 13 + salt + k) % 97) / 32.0 - 1.5));
   return v;
 }
 
@@ -88,8 +90,10 @@ TEST(TensorFlowFixtures, FrameRecordsDecodeExactlyAndReencodeBitForBit) {
     for (int t = 0; t < e.frames; ++t) {
       rgb.push_back(frame_bytes(t, 1024, e.salt, 0));
       audio.push_back(frame_bytes(t, 128, e.salt, 1));
-      EXPECT_EQ(std::string(fr.frames[0][static_cast<size_t>(t)]), rgb.back()) << e.id << " frame " << t;
-      EXPECT_EQ(std::string(fr.frames[1][static_cast<size_t>(t)]), audio.back()) << e.id << " frame " << t;
+      EXPECT_EQ(std::string(fr.frames[0][static_cast<size_t>(t)]), rgb.back())
+          << e.id << " frame " << t;
+      EXPECT_EQ(std::string(fr.frames[1][static_cast<size_t>(t)]), audio.back())
+          << e.id << " frame " << t;
     }
     ++checked;
     if (!e.canonical) continue;
@@ -98,7 +102,9 @@ TEST(TensorFlowFixtures, FrameRecordsDecodeExactlyAndReencodeBitForBit) {
       frames[0].push_back(rgb[static_cast<size_t>(t)]);
       frames[1].push_back(audio[static_cast<size_t>(t)]);
     }
-    EXPECT_EQ(encode_frame_record(e.id, e.labels, frames, FeatureSpec::frame_default(), e.id_key), rec) << e.id;
+    EXPECT_EQ(encode_frame_record(e.id, e.labels, frames, FeatureSpec::frame_default(), e.id_key),
+              rec)
+        << e.id;
     ++reencoded;
   }
   EXPECT_EQ(checked, 5);
@@ -122,7 +128,10 @@ TEST(TensorFlowFixtures, VideoRecordsDecodeExactlyAndReencodeBitForBit) {
     want.insert(want.end(), audio.begin(), audio.end());
     EXPECT_EQ(vr.features, want) << e.id;
     if (e.canonical) {
-      EXPECT_EQ(encode_video_record(e.id, e.labels, {video_values(1024, e.salt, 0), audio}, o.features), rec) << e.id;
+      EXPECT_EQ(
+          encode_video_record(e.id, e.labels, {video_values(1024, e.salt, 0), audio}, o.features),
+          rec)
+          << e.id;
     }
     ++checked;
   }

@@ -1,6 +1,6 @@
 // TFRecord framing: round trips, the on-disk layout, every corruption case and the atomic writer.
-#include "io/crc32c.h"
 #include "io/tfrecord.h"
+#include "io/crc32c.h"
 #include "tests/common/test_util.h"
 
 #include "engine/error.h"
@@ -17,14 +17,16 @@ namespace {
 
 using testing::TempDir;
 
-std::vector<std::string> write_records(const std::string& path, const std::vector<std::string>& recs) {
+std::vector<std::string> write_records(const std::string& path,
+                                       const std::vector<std::string>& recs) {
   RecordWriter w(path);
   for (const auto& r : recs) w.write(r);
   w.close();
   return recs;
 }
 
-std::vector<std::string> read_all(const std::string& path, RecordReaderOptions o = {}, int64_t* skipped = nullptr) {
+std::vector<std::string> read_all(const std::string& path, RecordReaderOptions o = {},
+                                  int64_t* skipped = nullptr) {
   RecordReader r(path, o);
   std::vector<std::string> out;
   std::string_view v;
@@ -37,7 +39,8 @@ using testing::error_of;
 
 TEST(TFRecord, RoundTripAndLayout) {
   TempDir d;
-  const auto recs = write_records(d.file("a.tfrecord"), {"", "x", std::string(100000, 'z'), "last"});
+  const auto recs =
+      write_records(d.file("a.tfrecord"), {"", "x", std::string(100000, 'z'), "last"});
   EXPECT_EQ(read_all(d.file("a.tfrecord")), recs);
   const std::string bytes = testing::read_file(d.file("a.tfrecord"));
   ASSERT_EQ(bytes.size(), 4 * 16 + 1 + 100000 + 4);
@@ -167,7 +170,8 @@ TEST(TFRecord, SeekResumes) {
 
 TEST(TFRecord, PolicyNames) {
   EXPECT_EQ(corrupt_policy_from_name("skip"), CorruptPolicy::skip);
-  EXPECT_NE(error_of([] { corrupt_policy_from_name("ignore"); }).find("--corrupt_records"), std::string::npos);
+  EXPECT_NE(error_of([] { corrupt_policy_from_name("ignore"); }).find("--corrupt_records"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -21,15 +21,18 @@ std::vector<std::string> make_frames(int n, int size, int salt) {
   std::vector<std::string> f;
   for (int t = 0; t < n; ++t) {
     std::string s(static_cast<size_t>(size), '\0');
-    for (int i = 0; i < size; ++i) s[static_cast<size_t>(i)] = static_cast<char>((t * 31 + i * 7 + salt) & 0xff);
+    for (int i = 0; i < size; ++i)
+      s[static_cast<size_t>(i)] = static_cast<char>((t * 31 + i * 7 + salt) & 0xff);
     f.push_back(s);
   }
   return f;
 }
 
-std::string frame_record(int n, const std::vector<int64_t>& labels, const std::string& id_key = "id",
-                         int audio_frames = -1, const std::vector<float>* preds = nullptr) {
-  const auto rgb = make_frames(n, 1024, 1), audio = make_frames(audio_frames < 0 ? n : audio_frames, 128, 2);
+std::string frame_record(int n, const std::vector<int64_t>& labels,
+                         const std::string& id_key = "id", int audio_frames = -1,
+                         const std::vector<float>* preds = nullptr) {
+  const auto rgb = make_frames(n, 1024, 1),
+             audio = make_frames(audio_frames < 0 ? n : audio_frames, 128, 2);
   std::vector<std::vector<std::string_view>> frames(2);
   for (const auto& s : rgb) frames[0].push_back(s);
   for (const auto& s : audio) frames[1].push_back(s);
@@ -43,8 +46,10 @@ TEST(FeatureSpec, Parse) {
   const FeatureSpec f = FeatureSpec::parse("rgb,audio", "\"1024,128\"");  // quoted as in the xlsx
   EXPECT_EQ(f.names, (std::vector<std::string>{"rgb", "audio"}));
   EXPECT_EQ(f.total(), 1152);
-  EXPECT_NE(error_of([] { FeatureSpec::parse("rgb,audio", "1024"); }).find("--feature_names"), std::string::npos);
-  EXPECT_NE(error_of([] { FeatureSpec::parse("rgb", "x1"); }).find("--feature_sizes"), std::string::npos);
+  EXPECT_NE(error_of([] { FeatureSpec::parse("rgb,audio", "1024"); }).find("--feature_names"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { FeatureSpec::parse("rgb", "x1"); }).find("--feature_sizes"),
+            std::string::npos);
 }
 
 TEST(FrameRecord, RoundTrip) {
@@ -65,7 +70,8 @@ TEST(FrameRecord, AgreesWithProtobufParser) {
   ASSERT_TRUE(ex.ParseFromString(rec));
   EXPECT_EQ(ex.context().feature().at("id").bytes_list().value(0), "vid1");
   EXPECT_EQ(ex.feature_lists().feature_list().at("rgb").feature_size(), 3);
-  EXPECT_EQ(ex.feature_lists().feature_list().at("audio").feature(2).bytes_list().value(0), make_frames(3, 128, 2)[2]);
+  EXPECT_EQ(ex.feature_lists().feature_list().at("audio").feature(2).bytes_list().value(0),
+            make_frames(3, 128, 2)[2]);
   // Re-serialized by protobuf (deterministically) gives our bytes back.
   std::string again;
   google::protobuf::io::StringOutputStream sos(&again);
@@ -91,22 +97,28 @@ TEST(FrameRecord, VideoIdKeyDetectedAndOverridable) {
   EXPECT_EQ(fr.id, "vid1");
   DecodeOptions o;
   o.id_key = "id";
-  EXPECT_NE(error_of([&] { decode_frame_record(frame_record(1, {0}, "video_id"), o, &fr); }).find("'id'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { decode_frame_record(frame_record(1, {0}, "video_id"), o, &fr); }).find("'id'"),
+      std::string::npos);
 }
 
 TEST(FrameRecord, BadInputs) {
   FrameRecord fr;
   // Out-of-range label.
-  EXPECT_NE(error_of([&] { decode_frame_record(frame_record(2, {3862}), {}, &fr); }).find("label 3862 outside [0, 3862)"),
+  EXPECT_NE(error_of([&] {
+              decode_frame_record(frame_record(2, {3862}), {}, &fr);
+            }).find("label 3862 outside [0, 3862)"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { decode_frame_record(frame_record(2, {-1}), {}, &fr); }).find("label -1"), std::string::npos);
+  EXPECT_NE(error_of([&] { decode_frame_record(frame_record(2, {-1}), {}, &fr); }).find("label -1"),
+            std::string::npos);
   // Missing labels (test-set style record) is an error unless labels are optional.
   tensorflow::SequenceExample ex;
   ex.ParseFromString(frame_record(2, {1}));
   ex.mutable_context()->mutable_feature()->erase("labels");
   const std::string no_labels = ex.SerializeAsString();
-  EXPECT_NE(error_of([&] { decode_frame_record(no_labels, {}, &fr); }).find("missing context feature 'labels'"),
+  EXPECT_NE(error_of([&] {
+              decode_frame_record(no_labels, {}, &fr);
+            }).find("missing context feature 'labels'"),
             std::string::npos);
   DecodeOptions opt;
   opt.require_labels = false;
@@ -115,20 +127,31 @@ TEST(FrameRecord, BadInputs) {
   // rgb/audio frame-count mismatch (SPEC §1.3: the original never checked it; we do).
   ex.ParseFromString(frame_record(3, {1}));
   (*ex.mutable_feature_lists()->mutable_feature_list())["audio"].mutable_feature()->RemoveLast();
-  EXPECT_NE(error_of([&] { decode_frame_record(ex.SerializeAsString(), {}, &fr); }).find("frame count mismatch"),
+  EXPECT_NE(error_of([&] {
+              decode_frame_record(ex.SerializeAsString(), {}, &fr);
+            }).find("frame count mismatch"),
             std::string::npos);
   // Wrong frame size.
   ex.ParseFromString(frame_record(2, {1}));
-  (*ex.mutable_feature_lists()->mutable_feature_list())["rgb"].mutable_feature(1)->mutable_bytes_list()->set_value(0, "abc");
-  EXPECT_NE(error_of([&] { decode_frame_record(ex.SerializeAsString(), {}, &fr); }).find("frame 1 has 3 bytes"),
+  (*ex.mutable_feature_lists()->mutable_feature_list())["rgb"]
+      .mutable_feature(1)
+      ->mutable_bytes_list()
+      ->set_value(0, "abc");
+  EXPECT_NE(error_of([&] {
+              decode_frame_record(ex.SerializeAsString(), {}, &fr);
+            }).find("frame 1 has 3 bytes"),
             std::string::npos);
   // Missing feature list.
   ex.ParseFromString(frame_record(2, {1}));
   ex.mutable_feature_lists()->mutable_feature_list()->erase("audio");
-  EXPECT_NE(error_of([&] { decode_frame_record(ex.SerializeAsString(), {}, &fr); }).find("missing feature list 'audio'"),
+  EXPECT_NE(error_of([&] {
+              decode_frame_record(ex.SerializeAsString(), {}, &fr);
+            }).find("missing feature list 'audio'"),
             std::string::npos);
   // Garbage bytes.
-  EXPECT_NE(error_of([&] { decode_frame_record(std::string("\x0a\xff\xff\xff\x0f", 5), {}, &fr); }).find("malformed"),
+  EXPECT_NE(error_of([&] {
+              decode_frame_record(std::string("\x0a\xff\xff\xff\x0f", 5), {}, &fr);
+            }).find("malformed"),
             std::string::npos);
 }
 
@@ -146,17 +169,20 @@ TEST(FrameRecord, UnknownFieldsAndUnpackedLabelsAccepted) {
   auto len = [&](int field, const std::string& payload) {
     return varint(static_cast<uint64_t>(field) << 3 | 2) + varint(payload.size()) + payload;
   };
-  const std::string int64_list = varint(1 << 3 | 0) + varint(5) + varint(1 << 3 | 0) + varint(9) + varint(7 << 3 | 0) + varint(1);
+  const std::string int64_list = varint(1 << 3 | 0) + varint(5) + varint(1 << 3 | 0) + varint(9) +
+                                 varint(7 << 3 | 0) + varint(1);
   const std::string labels_feature = len(3, int64_list);
   const std::string id_feature = len(1, len(1, "abc"));
-  const std::string context = len(1, len(1, "labels") + len(2, labels_feature)) + len(1, len(1, "id") + len(2, id_feature)) +
+  const std::string context = len(1, len(1, "labels") + len(2, labels_feature)) +
+                              len(1, len(1, "id") + len(2, id_feature)) +
                               len(1, len(1, "other") + len(2, labels_feature));
   std::string frame_lists;
   for (auto [name, size] : {std::pair<std::string, int>{"rgb", 1024}, {"audio", 128}}) {
     const std::string frame = len(1, len(1, std::string(static_cast<size_t>(size), 'q')));
     frame_lists += len(1, len(1, name) + len(2, len(1, frame) + len(1, frame)));
   }
-  const std::string rec = len(1, context) + len(2, frame_lists) + varint(15 << 3 | 0) + varint(42) + len(9, "unknown");
+  const std::string rec =
+      len(1, context) + len(2, frame_lists) + varint(15 << 3 | 0) + varint(42) + len(9, "unknown");
   FrameRecord fr;
   decode_frame_record(rec, {}, &fr);
   EXPECT_EQ(fr.id, "abc");
@@ -178,12 +204,15 @@ TEST(DistillRecord, PredictionsRoundTrip) {
   EXPECT_EQ(fr.predictions, preds);
   EXPECT_EQ(fr.id, "vid1");
   // A frame-level record is not a distillation record.
-  EXPECT_NE(error_of([&] { decode_frame_record(frame_record(1, {0}), o, &fr); }).find("predictions"), std::string::npos);
+  EXPECT_NE(
+      error_of([&] { decode_frame_record(frame_record(1, {0}), o, &fr); }).find("predictions"),
+      std::string::npos);
 }
 
 TEST(VideoRecord, RoundTrip) {
   const FeatureSpec spec = FeatureSpec::video_default();
-  std::vector<std::vector<float>> feats{std::vector<float>(1024, 0.5f), std::vector<float>(128, -0.25f)};
+  std::vector<std::vector<float>> feats{std::vector<float>(1024, 0.5f),
+                                        std::vector<float>(128, -0.25f)};
   feats[0][3] = 1.75f;
   const std::string rec = encode_video_record("v9", {4, 1}, feats, spec);
   DecodeOptions o;

@@ -209,7 +209,9 @@ TEST(DequantMatmul, CodebookAndIndicesGetNoGradient) {
   EXPECT_TRUE(autograd::grad(x).defined());
   // The op returns no gradient for it; the engine zero-fills a leaf that nothing reached.
   const Tensor dcb = autograd::grad(cb);
-  if (dcb.defined()) EXPECT_EQ(dcb.to_vector<float>(), std::vector<float>(256, 0.0f));
+  if (dcb.defined()) {
+    EXPECT_EQ(dcb.to_vector<float>(), std::vector<float>(256, 0.0f));
+  }
   // Nothing requiring grad among X and the bias: no node, even with a codebook that requires grad.
   EXPECT_FALSE(autograd::requires_grad(ops::dequant_matmul(in.x, in.wq, cb, in.bias)));
 }

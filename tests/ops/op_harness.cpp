@@ -25,8 +25,8 @@ Tensor ints(const std::vector<int64_t>& v, const Shape& shape, DType dtype) {
 
 std::vector<OpSpec> all_specs() {
   std::vector<OpSpec> all;
-  for (auto fam : {elementwise_specs, reduce_specs, shape_specs, matmul_specs, nn_specs, fused_specs,
-                   sampling_specs}) {
+  for (auto fam : {elementwise_specs, reduce_specs, shape_specs, matmul_specs, nn_specs,
+                   fused_specs, sampling_specs}) {
     auto v = fam();
     all.insert(all.end(), v.begin(), v.end());
   }
@@ -35,19 +35,22 @@ std::vector<OpSpec> all_specs() {
 
 std::string compare(const Tensor& got, const Tensor& want, double atol, double rtol) {
   if (got.shape() != want.shape())
-    return fmt::format("shape {} vs expected {}", engine::shape_str(got.shape()), engine::shape_str(want.shape()));
+    return fmt::format("shape {} vs expected {}", engine::shape_str(got.shape()),
+                       engine::shape_str(want.shape()));
   const std::vector<double> g = got.to_vector<double>(), w = want.to_vector<double>();
   int64_t bad = 0, first = -1;
   for (size_t i = 0; i < g.size(); ++i) {
-    const bool ok = (std::isnan(g[i]) && std::isnan(w[i])) || std::fabs(g[i] - w[i]) <= atol + rtol * std::fabs(w[i]);
+    const bool ok = (std::isnan(g[i]) && std::isnan(w[i])) ||
+                    std::fabs(g[i] - w[i]) <= atol + rtol * std::fabs(w[i]);
     if (!ok) {
       if (first < 0) first = static_cast<int64_t>(i);
       ++bad;
     }
   }
   if (bad == 0) return "";
-  return fmt::format("{} of {} elements differ; first at {}: got {:.9g}, expected {:.9g} (atol {}, rtol {})",
-                     bad, g.size(), first, g[static_cast<size_t>(first)], w[static_cast<size_t>(first)], atol, rtol);
+  return fmt::format(
+      "{} of {} elements differ; first at {}: got {:.9g}, expected {:.9g} (atol {}, rtol {})", bad,
+      g.size(), first, g[static_cast<size_t>(first)], w[static_cast<size_t>(first)], atol, rtol);
 }
 
 }  // namespace y8m::testing

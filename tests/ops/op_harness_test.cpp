@@ -1,4 +1,5 @@
-// Runs every OpSpec (tests/ops/op_harness.h): gradcheck, f32-vs-f64, CUDA-vs-CPU, and list coverage.
+// Runs every OpSpec (tests/ops/op_harness.h): gradcheck, f32-vs-f64, CUDA-vs-CPU, and list
+// coverage.
 #include "tests/ops/op_harness.h"
 
 #include "autograd/gradcheck.h"
@@ -22,7 +23,8 @@ std::vector<int> grad_inputs(const OpCase& c) {
   if (!c.grad_inputs.empty()) return c.grad_inputs;
   std::vector<int> v;
   for (size_t i = 0; i < c.inputs.size(); ++i)
-    if (c.inputs[i].defined() && engine::is_floating(c.inputs[i].dtype())) v.push_back(static_cast<int>(i));
+    if (c.inputs[i].defined() && engine::is_floating(c.inputs[i].dtype()))
+      v.push_back(static_cast<int>(i));
   return v;
 }
 
@@ -105,9 +107,10 @@ TEST_P(OpSpecTest, CudaMatchesCpu) {
     autograd::backward(y_cpu, dy);
     autograd::backward(y_gpu, dy.to(Device::cuda(0)));
     for (int i : grad_inputs(c)) {
-      msg = compare(autograd::grad(in_gpu[static_cast<size_t>(i)]), autograd::grad(in_cpu[static_cast<size_t>(i)]),
-                    s.atol, s.rtol);
-      EXPECT_TRUE(msg.empty()) << s.op << " " << c.label << " gradient of input " << i << ": " << msg;
+      msg = compare(autograd::grad(in_gpu[static_cast<size_t>(i)]),
+                    autograd::grad(in_cpu[static_cast<size_t>(i)]), s.atol, s.rtol);
+      EXPECT_TRUE(msg.empty()) << s.op << " " << c.label << " gradient of input " << i << ": "
+                               << msg;
     }
   }
 }
@@ -127,7 +130,8 @@ TEST(OpList, EveryListedOpHasASpec) {
     EXPECT_TRUE(have.insert(s.op).second) << "two specs for " << s.op;
     EXPECT_NE(info(s.op), nullptr) << "spec for " << s.op << ", which is not in ops/op_list.h";
   }
-  for (const auto& oi : ops::kOpList) EXPECT_TRUE(have.count(oi.name)) << "op " << oi.name << " has no test spec";
+  for (const auto& oi : ops::kOpList)
+    EXPECT_TRUE(have.count(oi.name)) << "op " << oi.name << " has no test spec";
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// Test specs of the fused dequant_matmul op (ops/fused/dequant_matmul.h, SPEC §11). Inputs:
-// X [B, K], Wq u8 [K, N], the codebook [256] and the bias [N] (or undefined). The harness converts
+// Test specs of the fused dequant_matmul op and the dequantize lookup (ops/fused/dequant_matmul.h,
+// SPEC §11). dequant_matmul's inputs: X [B, K], Wq u8 [K, N], the codebook [256] and the bias [N]
+// (or undefined); dequantize's: the codebook and u8 indices of any shape. The harness converts
 // floating inputs to its dtype, so the codebook travels as f64 on the f64 runs: its values are
 // f32-representable and `run` converts it back (exactly). Gradients: X and the bias only (the
 // codebook is frozen).
@@ -83,7 +84,31 @@ std::vector<OpSpec> dequant_matmul_specs() {
   s.rtol = 1e-4;
   s.f32_vs_f64_atol = 1e-4;
   s.f32_vs_f64_rtol = 1e-4;
-  return {s};
+
+  // dequantize(codebook, indices): an exact lookup (no gradient), so every comparison is bit-exact.
+  // The output is f32 whatever the harness dtype (the codebook is converted back to f32 exactly).
+  OpSpec d;
+  d.op = "dequantize";
+  d.run = [](const std::vector<Tensor>& in) {
+    const Tensor cb = in[0].dtype() == DType::f32 ? in[0] : in[0].to(DType::f32);
+    return ops::dequantize(cb, in[1]);
+  };
+  d.grad_cases = [] { return std::vector<OpCase>{}; };
+  // A weight matrix (1152 x 1024, every index), the classes (3862: not a multiple of 4), a batch
+  // of one, odd sizes around vector widths, a 3-D tensor and an empty one.
+  d.parity_cases = [] {
+    const Tensor cb = linspace_codebook(-0.9, 1.1);
+    std::vector<OpCase> v;
+    for (const Shape& shape :
+         std::vector<Shape>{{1152, 1024}, {1, 3862}, {31}, {32}, {33}, {2, 3, 5}, {0, 7}, {1}}) {
+      v.push_back(OpCase{"indices " + engine::shape_str(shape),
+                         {cb, random_indices(shape, 51 + static_cast<uint64_t>(v.size()))},
+                         {}});
+    }
+    return v;
+  };
+  d.atol = d.rtol = d.f32_vs_f64_atol = d.f32_vs_f64_rtol = 0;
+  return {s, d};
 }
 
 }  // namespace y8m::testing

@@ -37,7 +37,9 @@ OpSpec binary_spec(const std::string& name, BinaryFn f, double blo, double bhi) 
     return std::vector<OpCase>{
         {"[3, 5] . [3, 5]", {uniform({3, 5}, 31), uniform({3, 5}, 32, blo, bhi)}, {}},
         {"[4, 33] . [33] (row broadcast)", {uniform({4, 33}, 33), uniform({33}, 34, blo, bhi)}, {}},
-        {"[2, 1, 3] . [4, 1] (both broadcast)", {uniform({2, 1, 3}, 35), uniform({4, 1}, 36, blo, bhi)}, {}},
+        {"[2, 1, 3] . [4, 1] (both broadcast)",
+         {uniform({2, 1, 3}, 35), uniform({4, 1}, 36, blo, bhi)},
+         {}},
         {"[1] . [2, 3] (scalar-like)", {uniform({1}, 37), uniform({2, 3}, 38, blo, bhi)}, {}}};
   };
   s.parity_cases = [blo, bhi] {

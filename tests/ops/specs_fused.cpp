@@ -1,4 +1,5 @@
-// Test specs of the fused family (ops/fused): vlad and gated_moe. Each family member appends its specs.
+// Test specs of the fused family (ops/fused): vlad and gated_moe. Each family member appends its
+// specs.
 #include "tests/ops/op_harness.h"
 
 namespace y8m::testing {

@@ -1,7 +1,7 @@
 // Weight averaging: the mean of two checkpoints, identity for copies, and refusals.
+#include "pipeline/average.h"
 #include "engine/error.h"
 #include "io/synth.h"
-#include "pipeline/average.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/trainer.h"
 #include "tests/common/test_util.h"
@@ -59,10 +59,12 @@ TEST_F(Average, MeanOfTwoCheckpoints) {
   for (size_t i = 0; i < sa.model.size(); ++i) {
     const auto& t = avg.contents.tensors[i];
     EXPECT_EQ(t.name, sa.model[i].first);
-    const auto x = sa.model[i].second.to_vector<double>(), y = sb.model[i].second.to_vector<double>();
+    const auto x = sa.model[i].second.to_vector<double>(),
+               y = sb.model[i].second.to_vector<double>();
     const auto m = t.tensor.to_vector<double>();
     for (size_t k = 0; k < m.size(); ++k)
-      ASSERT_NEAR(m[k], (x[k] + y[k]) / 2, 1e-7 * (1 + std::fabs(x[k]) + std::fabs(y[k]))) << t.name << " " << k;
+      ASSERT_NEAR(m[k], (x[k] + y[k]) / 2, 1e-7 * (1 + std::fabs(x[k]) + std::fabs(y[k])))
+          << t.name << " " << k;
   }
 }
 
@@ -70,7 +72,8 @@ TEST_F(Average, CopiesAverageToThemselves) {
   const Averaged avg = average_models({a_, a_, a_});
   const CheckpointState sa = load_checkpoint(a_);
   for (size_t i = 0; i < sa.model.size(); ++i)
-    EXPECT_EQ(avg.contents.tensors[i].tensor.to_vector<float>(), sa.model[i].second.to_vector<float>())
+    EXPECT_EQ(avg.contents.tensors[i].tensor.to_vector<float>(),
+              sa.model[i].second.to_vector<float>())
         << sa.model[i].first;
 }
 

@@ -197,8 +197,9 @@ TEST_F(DistillTrain, TheTeacherMattersAndLambdaZeroIsPlainTraining) {
   const double lp = run_training(plain, log).last_loss;
   std::fclose(log);
   EXPECT_EQ(l0, lp);
-  // At initialization p is close to 1/2, where BCE hardly depends on the target: the two losses differ by
-  // about 5e-3 (of 34.6), still far beyond the 7e-5 tolerance of the comparisons with the formula.
+  // At initialization p is close to 1/2, where BCE hardly depends on the target: the two losses
+  // differ by about 5e-3 (of 34.6), still far beyond the 7e-5 tolerance of the comparisons with the
+  // formula.
   EXPECT_GT(std::fabs(l1 - l0), 1e-3);
   EXPECT_NEAR(l1, manual_step1_loss(options("", 1.0), dir_->file("distill/*.tfrecord")), 2e-6 * l1);
 }

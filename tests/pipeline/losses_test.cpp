@@ -1,11 +1,11 @@
 // Label losses (SPEC §6.2) against hand-computed values and finite differences, and the TensorBoard
 // event files the trainer writes (read back as TensorFlow Event protos).
+#include "pipeline/losses.h"
 #include "autograd/gradcheck.h"
 #include "engine/error.h"
 #include "io/events.h"
 #include "io/proto/event.pb.h"
 #include "io/tfrecord.h"
-#include "pipeline/losses.h"
 #include "tests/common/test_util.h"
 
 #include <gtest/gtest.h>
@@ -22,7 +22,9 @@ TEST(Losses, HandComputedValues) {
   const Tensor p = t64({0.9, 0.2, 0.4, 0.6}, {2, 2});
   const Tensor y = t64({1, 0, 0, 1}, {2, 2});
   // Cross-entropy with eps 1e-5, mean over the batch of the sum over classes.
-  const double ce = -(std::log(0.9 + 1e-5) + std::log(0.8 + 1e-5) + std::log(0.6 + 1e-5) + std::log(0.6 + 1e-5)) / 2;
+  const double ce =
+      -(std::log(0.9 + 1e-5) + std::log(0.8 + 1e-5) + std::log(0.6 + 1e-5) + std::log(0.6 + 1e-5)) /
+      2;
   EXPECT_NEAR(label_loss("CrossEntropyLoss", p, y).item<double>(), ce, 1e-12);
   // Hinge: max(0, 1 - (2y - 1) p): (0.1 + 1.2 + 1.4 + 0.4) / 2.
   EXPECT_NEAR(label_loss("HingeLoss", p, y).item<double>(), (0.1 + 1.2 + 1.4 + 0.4) / 2, 1e-12);
@@ -40,7 +42,8 @@ TEST(Losses, Gradcheck) {
     Tensor p = t64({0.9, 0.2, 0.35, 0.6, 0.1, 0.7}, {2, 3});
     const Tensor y = t64({1, 0, 1, 0, 0, 1}, {2, 3});
     autograd::set_requires_grad(p, true);
-    const auto r = autograd::gradcheck([&](const std::vector<Tensor>& in) { return label_loss(name, in[0], y); }, {p});
+    const auto r = autograd::gradcheck(
+        [&](const std::vector<Tensor>& in) { return label_loss(name, in[0], y); }, {p});
     EXPECT_TRUE(r.ok) << name << ": " << r.message;
   }
 }

@@ -21,10 +21,11 @@ TEST(Metrics, HandComputedFourClasses) {
   EXPECT_DOUBLE_EQ(m.hit_at_one, 1.0 / 3);  // only video 0's argmax is a label
   // PERR: v0 k=2 top2 {0,2}: 1/2; v1 k=1 top1 {1}: 0; v2 no labels: 0.
   EXPECT_DOUBLE_EQ(m.perr, 0.5 / 3);
-  // Pooled ranking: .9(+) .8(-) .7(-) .6(+) .5(-) .4(-); 3 positives in all (one outside the top 2).
+  // Pooled ranking: .9(+) .8(-) .7(-) .6(+) .5(-) .4(-); 3 positives in all (one outside the top
+  // 2).
   EXPECT_NEAR(m.gap, (1.0 / 1 + 2.0 / 4) / 3, 1e-12);
-  // mAP over 4 classes: c0 pairs .9(+) .5(-), 1 positive -> 1; c1 pairs .7(-) .4(-) -> 0 (no positives);
-  // c2 pairs .8(-) .6(+), 1 positive -> 1/2; c3 no pairs, 1 positive -> 0.
+  // mAP over 4 classes: c0 pairs .9(+) .5(-), 1 positive -> 1; c1 pairs .7(-) .4(-) -> 0 (no
+  // positives); c2 pairs .8(-) .6(+), 1 positive -> 1/2; c3 no pairs, 1 positive -> 0.
   EXPECT_NEAR(m.map, (1.0 + 0.0 + 0.5 + 0.0) / 4, 1e-12);
 }
 

@@ -1,6 +1,6 @@
-// Training and evaluation end to end, in process, on a tiny synthetic dataset: exact resume (N steps
-// straight equal N/2 + restart + N/2, bit for bit), learning (GAP far above chance on held-out data),
-// checkpoint retention, and the errors a user can cause.
+// Training and evaluation end to end, in process, on a tiny synthetic dataset: exact resume (N
+// steps straight equal N/2 + restart + N/2, bit for bit), learning (GAP far above chance on
+// held-out data), checkpoint retention, and the errors a user can cause.
 #include "engine/error.h"
 #include "io/reader.h"
 #include "io/synth.h"
@@ -71,14 +71,16 @@ TEST_F(TrainEval, ResumeIsExact) {
   EXPECT_TRUE(second.resumed);
   EXPECT_EQ(second.step, 12);
   std::fclose(log);
-  const CheckpointState sa = load_checkpoint(checkpoint_path(a, 12)), sb = load_checkpoint(checkpoint_path(b, 12));
+  const CheckpointState sa = load_checkpoint(checkpoint_path(a, 12)),
+                        sb = load_checkpoint(checkpoint_path(b, 12));
   ASSERT_EQ(sa.model.size(), sb.model.size());
   ASSERT_EQ(sa.optimizer.size(), sb.optimizer.size());
   auto same = [](const NamedTensors& x, const NamedTensors& y) {
     for (size_t i = 0; i < x.size(); ++i) {
       EXPECT_EQ(x[i].first, y[i].first);
       ASSERT_EQ(x[i].second.nbytes(), y[i].second.nbytes());
-      EXPECT_EQ(std::memcmp(x[i].second.data_ptr(), y[i].second.data_ptr(), x[i].second.nbytes()), 0)
+      EXPECT_EQ(std::memcmp(x[i].second.data_ptr(), y[i].second.data_ptr(), x[i].second.nbytes()),
+                0)
           << x[i].first << " differs after resume";
     }
   };
@@ -136,7 +138,8 @@ TEST_F(TrainEval, ResumeRefusesADifferentArchitecture) {
     run_training(t, log);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--netvlad_cluster_size=16 differs from the checkpoint"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("--netvlad_cluster_size=16 differs from the checkpoint"),
+              std::string::npos)
         << e.what();
   }
   t.start_new_model = true;  // starting over is allowed
@@ -157,7 +160,8 @@ TEST_F(TrainEval, RetentionAndBrokenCheckpoints) {
   EXPECT_EQ(all[1].first, 2);
   // Corrupt the newest: resume falls back to the previous one and says so.
   std::string bytes = testing::read_file(all[0].second);
-  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0xff);  // inside a weight blob
+  bytes[bytes.size() / 2] =
+      static_cast<char>(bytes[bytes.size() / 2] ^ 0xff);  // inside a weight blob
   testing::write_file(all[0].second, bytes);
   std::vector<std::string> skipped;
   EXPECT_EQ(latest_valid_checkpoint(d, &skipped), all[1].second);
