@@ -14,6 +14,7 @@ PACKAGES=(
   libabsl-dev           # command-line flags with TensorFlow's syntax
   zlib1g-dev            # gzip submissions (.csv.gz)
   clang libclang-rt-14-dev llvm  # libFuzzer + sanitizers for scripts/fuzz.sh (llvm: symbolizer)
+  clang-format git      # the style check (tests/CMakeLists.txt)
 )
 
 missing=()
