@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -39,6 +40,22 @@ TEST(Crc32c, HardwareMatchesPortable) {
     for (size_t off : {0u, 1u, 3u})
       ASSERT_EQ(crc32c(buf.data() + off, len), crc32c_extend_portable(0, buf.data() + off, len))
           << "len " << len << " offset " << off << " hardware " << crc32c_hardware_available();
+}
+
+TEST(Crc32c, CopyComputesTheSameCrcAndCopies) {
+  std::vector<uint8_t> src(12000), dst(12000);
+  uint32_t x = 777;
+  for (auto& b : src) b = static_cast<uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
+  // Lengths around the three-stream threshold (384) and the frame sizes (128, 1024).
+  for (size_t len : {0u, 1u, 7u, 128u, 383u, 384u, 385u, 391u, 1024u, 1151u, 4096u, 11999u})
+    for (uint32_t start : {0u, 0x12345678u}) {
+      std::fill(dst.begin(), dst.end(), 0);
+      const uint32_t got = crc32c_copy(start, dst.data(), src.data() + 1, len);
+      ASSERT_EQ(got, crc32c_extend_portable(start, src.data() + 1, len)) << "len " << len;
+      ASSERT_TRUE(std::equal(dst.begin(), dst.begin() + static_cast<long>(len), src.begin() + 1))
+          << "len " << len;
+      ASSERT_EQ(dst[len], 0) << "wrote past the end";
+    }
 }
 
 TEST(Crc32c, MaskRoundTrip) {
