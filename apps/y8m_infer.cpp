@@ -9,6 +9,7 @@
 #include "apps/common/app_flags.h"
 #include "io/tfrecord.h"
 #include "pipeline/archive.h"
+#include "pipeline/model_inputs.h"
 #include "pipeline/submission.h"
 
 #include <absl/flags/flag.h>
@@ -46,13 +47,8 @@ int infer() {
             model_given ? "" : " (export one with y8m-eval --build_only)");
   const Device device = apps::device_from_flag();
   const pipeline::ArchiveModel model(archive, device);
-  io::ReaderOptions ro;
   const models::ModelConfig config = model.config();
-  ro.video_level = !config.frame_features;
-  ro.decode.features.names = config.feature_names;
-  ro.decode.features.sizes.assign(config.feature_sizes.begin(), config.feature_sizes.end());
-  ro.decode.num_classes = static_cast<int>(config.num_classes);
-  ro.decode.max_frames = static_cast<int>(config.max_frames);
+  io::ReaderOptions ro = pipeline::reader_options(config);
   ro.decode.require_labels = false;  // test data has no labels
   ro.patterns = absl::GetFlag(FLAGS_input_data_pattern);
   ro.pattern_flag = "--input_data_pattern";
@@ -60,15 +56,7 @@ int infer() {
   ro.num_readers = absl::GetFlag(FLAGS_num_readers);
   ro.records.on_corrupt = io::corrupt_policy_from_name(absl::GetFlag(FLAGS_corrupt_records));
   io::Reader reader(ro);
-  // The number of videos, for the ETA: framing only, no decoding.
-  int64_t total = 0;
-  for (const auto& f : reader.files()) {
-    io::RecordReaderOptions fo;
-    fo.verify_crc = false;
-    io::RecordReader r(f, fo);
-    std::string_view rec;
-    while (r.next(&rec)) ++total;
-  }
+  const int64_t total = io::count_records(reader.files());  // for the ETA
   pipeline::SubmissionWriter out(absl::GetFlag(FLAGS_output_file), absl::GetFlag(FLAGS_top_k));
   engine::Generator gen(apps::seed_flag() ^ 0x696e6665ull);
   autograd::NoGradGuard ng;

@@ -116,6 +116,18 @@ void RecordReader::seek(uint64_t offset, int64_t records_read) {
   index_ = records_read;
 }
 
+int64_t count_records(const std::vector<std::string>& files) {
+  int64_t total = 0;
+  RecordReaderOptions o;
+  o.verify_crc = false;
+  for (const auto& f : files) {
+    RecordReader r(f, o);
+    std::string_view rec;
+    while (r.next(&rec)) ++total;
+  }
+  return total;
+}
+
 void append_record(std::string* out, std::string_view data) {
   char header[12];
   const uint64_t len = data.size();

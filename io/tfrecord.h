@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace y8m::io {
 
@@ -95,6 +96,9 @@ class RecordWriter {
   std::string buffer_;
   int64_t count_ = 0;
 };
+
+// Records in the files, by framing alone (no CRC, no decoding): progress totals and ETAs.
+int64_t count_records(const std::vector<std::string>& files);
 
 // Frames one record into `out` (appends header, data and footer).
 void append_record(std::string* out, std::string_view data);

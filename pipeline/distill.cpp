@@ -7,6 +7,7 @@
 #include "io/tfrecord.h"
 #include "io/yt8m_record.h"
 #include "pipeline/archive.h"
+#include "pipeline/model_inputs.h"
 
 #include <chrono>
 #include <filesystem>
@@ -25,11 +26,7 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   Y8M_CHECK(config.frame_features,
             "{}: the teacher reads video-level features; distillation records carry frames",
             o.model_file);
-  io::ReaderOptions ro;
-  ro.decode.features.names = config.feature_names;
-  ro.decode.features.sizes.assign(config.feature_sizes.begin(), config.feature_sizes.end());
-  ro.decode.num_classes = static_cast<int>(config.num_classes);
-  ro.decode.max_frames = static_cast<int>(config.max_frames);
+  io::ReaderOptions ro = reader_options(config);
   ro.decode.require_labels = false;
   ro.patterns = o.input_data_pattern;
   ro.pattern_flag = "--input_data_pattern";
@@ -38,14 +35,7 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   ro.pinned = false;
   ro.records.on_corrupt = io::corrupt_policy_from_name(o.corrupt_records);
   io::Reader reader(ro);
-  int64_t total = 0;  // for the ETA: framing only
-  for (const auto& f : reader.files()) {
-    io::RecordReaderOptions fo;
-    fo.verify_crc = false;
-    io::RecordReader r(f, fo);
-    std::string_view rec;
-    while (r.next(&rec)) ++total;
-  }
+  const int64_t total = io::count_records(reader.files());  // for the ETA
   std::filesystem::create_directories(o.output_dir);
   const io::FeatureSpec& fs = ro.decode.features;
   const int F = fs.total(), T = ro.decode.max_frames;
