@@ -5,6 +5,7 @@
 #include "pipeline/checkpoint.h"
 #include "pipeline/trainer.h"
 #include "tests/common/test_util.h"
+#include "tests/pipeline/pipeline_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -17,11 +18,7 @@ class Average : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    io::SynthOptions o;
-    io::apply_synth_preset("tiny", &o);
-    o.output_dir = dir_->file("data");
-    o.threads = 2;
-    io::write_synth_dataset(o);
+    testing::write_tiny_dataset(dir_->file("data"));
     a_ = train("a", 3, 8);
     b_ = train("b", 4, 8);
     c_ = train("c", 3, 16);  // another architecture (K = 16)

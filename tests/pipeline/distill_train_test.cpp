@@ -16,6 +16,7 @@
 #include "pipeline/model_inputs.h"
 #include "pipeline/trainer.h"
 #include "tests/common/test_util.h"
+#include "tests/pipeline/pipeline_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -58,14 +59,7 @@ class DistillTrain : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    io::SynthOptions o;
-    io::apply_synth_preset("tiny", &o);
-    o.output_dir = dir_->file("data");
-    o.train_videos = 40;
-    o.validate_videos = 0;
-    o.test_videos = 0;
-    o.threads = 2;
-    io::write_synth_dataset(o);
+    testing::write_tiny_dataset(dir_->file("data"), 40, 0, 0);
     namespace fs = std::filesystem;
     fs::create_directories(dir_->file("distill"));
     fs::create_directories(dir_->file("mixed"));

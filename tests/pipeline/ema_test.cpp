@@ -12,6 +12,7 @@
 #include "pipeline/evaluator.h"
 #include "pipeline/trainer.h"
 #include "tests/common/test_util.h"
+#include "tests/pipeline/pipeline_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -27,14 +28,7 @@ class EmaTrain : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    io::SynthOptions o;
-    io::apply_synth_preset("tiny", &o);
-    o.output_dir = dir_->file("data");
-    o.train_videos = 160;
-    o.validate_videos = 64;
-    o.test_videos = 0;
-    o.threads = 2;
-    io::write_synth_dataset(o);
+    testing::write_tiny_dataset(dir_->file("data"), 160, 64, 0);
     std::filesystem::create_directories(dir_->file("empty"));
     testing::write_file(dir_->file("empty/train0000.tfrecord"),
                         "");  // a file without records: 0 steps

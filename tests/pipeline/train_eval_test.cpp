@@ -9,6 +9,7 @@
 #include "pipeline/metrics.h"
 #include "pipeline/trainer.h"
 #include "tests/common/test_util.h"
+#include "tests/pipeline/pipeline_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -23,13 +24,7 @@ class TrainEval : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    io::SynthOptions o;
-    io::apply_synth_preset("tiny", &o);
-    o.output_dir = dir_->file("data");
-    o.train_videos = 600;
-    o.validate_videos = 200;
-    o.threads = 2;
-    io::write_synth_dataset(o);
+    testing::write_tiny_dataset(dir_->file("data"), 600, 200);
   }
   static void TearDownTestSuite() { delete dir_; }
 
