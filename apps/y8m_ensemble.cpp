@@ -1,7 +1,7 @@
 // y8m-ensemble: merges several archives into one (graph_ensemble.py, SPEC §12.1), with its argparse
 // command line:
-//   y8m-ensemble --models a/inference_model.y8m b/inference_model.y8m c/inference_model.y8m \
-//                --weights 0.3333 0.3333 0.3334 --save_folder ensemble
+//   y8m-ensemble --models a/inference_model.y8m b/inference_model.y8m c/inference_model.y8m
+//       --weights 0.3333 0.3333 0.3334 --save_folder ensemble
 // The weights must sum to 1 within 1e-4 and the save folder must not exist. The result is a normal
 // archive (<save_folder>/inference_model.y8m) that y8m-infer and y8m-eval --model use like any
 // other.

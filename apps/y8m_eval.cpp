@@ -78,7 +78,7 @@ int eval() {
   const std::string model = apps::model_config_from_flags().model;
   if (apps::explicit_flags().count("model") &&
       (std::filesystem::is_regular_file(model) ||
-       model.size() > 4 && model.substr(model.size() - 4) == ".y8m")) {
+       (model.size() > 4 && model.substr(model.size() - 4) == ".y8m"))) {
     o.model_archive = model;
     o.explicit_model_flags.erase("model");
     pipeline::run_eval(o, stdout);  // an archive does not change: one evaluation

@@ -26,8 +26,8 @@ class Event {
   static float elapsed_ms(const Event& start, const Event& end);
 
  private:
-  void* handle_ = nullptr;
-  int device_ = -1;
+  [[maybe_unused]] void* handle_ = nullptr;  // unused in CPU-only builds
+  [[maybe_unused]] int device_ = -1;
 };
 
 }  // namespace y8m::engine
