@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "io/crc32c.h"
+#include "io/mapped_file.h"
 #include "io/proto/container.pb.h"
 #include "io/wire.h"
 
@@ -213,24 +214,12 @@ void write_container(const std::string& path, const ContainerContents& c) {
 }
 
 Container::Container(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  Y8M_CHECK(fd >= 0, "{}: cannot open: {}", path, std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    Y8M_FAIL("{}: not a regular file", path);
-  }
-  size_ = static_cast<uint64_t>(st.st_size);
-  if (size_ < kPreamble) {
-    ::close(fd);
-    Y8M_FAIL("{}: truncated: {} bytes, a y8m container has at least {}", path, size_, kPreamble);
-  }
-  void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  Y8M_CHECK(m != MAP_FAILED, "{}: cannot map: {}", path, std::strerror(errno));
-  const uint64_t size = size_;
-  mapping_ = std::shared_ptr<void>(m, [size](void* p) { ::munmap(p, size); });
-  const uint8_t* base = static_cast<const uint8_t*>(m);
+  MappedFile f = map_file(path, /*sequential=*/false);
+  size_ = f.size;
+  Y8M_CHECK(size_ >= kPreamble, "{}: truncated: {} bytes, a y8m container has at least {}", path,
+            size_, kPreamble);
+  const uint8_t* base = f.data.get();
+  mapping_ = std::shared_ptr<void>(f.data, const_cast<uint8_t*>(base));
 
   Y8M_CHECK(std::memcmp(base, kMagic, 8) == 0, "{}: not a y8m container (bad magic)", path);
   major_ = get_u32(base + 8);

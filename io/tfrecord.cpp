@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "io/crc32c.h"
+#include "io/mapped_file.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -36,30 +37,13 @@ CorruptPolicy corrupt_policy_from_name(const std::string& name) {
 
 RecordReader::RecordReader(const std::string& path, RecordReaderOptions opts)
     : path_(path), opts_(opts) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  Y8M_CHECK(fd >= 0, "{}: cannot open: {}", path, std::strerror(errno));
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    Y8M_FAIL("{}: not a regular file", path);
-  }
-  size_ = static_cast<uint64_t>(st.st_size);
-  if (size_ > 0) {
-    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (m == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      Y8M_FAIL("{}: cannot map {} bytes: {}", path, size_, std::strerror(err));
-    }
-    ::madvise(m, size_, MADV_SEQUENTIAL | MADV_WILLNEED);
-    data_ = static_cast<const uint8_t*>(m);
-  }
-  ::close(fd);
+  MappedFile f = map_file(path, /*sequential=*/true);
+  mapping_ = std::move(f.data);
+  data_ = mapping_.get();
+  size_ = f.size;
 }
 
-RecordReader::~RecordReader() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
-}
+RecordReader::~RecordReader() = default;
 
 void RecordReader::corrupt(const std::string& what, uint64_t at) {
   const std::string msg =

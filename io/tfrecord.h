@@ -61,6 +61,7 @@ class RecordReader {
 
   std::string path_;
   RecordReaderOptions opts_;
+  std::shared_ptr<const uint8_t> mapping_;
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   uint64_t offset_ = 0;
