@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
 
 namespace y8m::testing {
 
@@ -27,6 +30,13 @@ std::string read_file(const std::string& path);
 // exception and "<no exception>" when it returns normally (so a test on the message cannot pass by
 // accident).
 std::string error_of(const std::function<void()>& f);
+
+// Expects f to throw a y8m::Error whose message contains every one of `parts`.
+inline void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
+  const std::string msg = error_of(f);
+  for (const std::string& p : parts)
+    EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+}
 void write_file(const std::string& path, const std::string& bytes);
 
 }  // namespace y8m::testing

@@ -9,6 +9,8 @@
 #include "engine/rng.h"
 #include "engine/tensor.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -67,14 +69,6 @@ inline std::vector<std::string> names(const autograd::NamedTensors& nt) {
 }
 
 // Runs f, expecting a y8m::Error whose message contains every string of `parts`.
-inline void expect_error(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << msg;
-  }
-}
+using y8m::testing::expect_error;
 
 }  // namespace y8m::models::testing

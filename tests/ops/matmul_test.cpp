@@ -7,6 +7,8 @@
 #include "autograd/variable.h"
 #include "engine/device.h"
 
+#include "tests/common/test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -122,16 +124,7 @@ TEST(Matmul, F64Cpu) {
   EXPECT_EQ(compare(ops::matmul(a, b), want.c, 0, 0), "");
 }
 
-void expect_error(const std::function<void()>& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts)
-      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
+using testing::expect_error;
 
 TEST(Matmul, Errors) {
   const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});

@@ -92,16 +92,7 @@ std::vector<std::string> listing(const std::string& dir) {
   return names;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no y8m::Error thrown";
-  return "";
-}
+using testing::error_of;
 
 TEST(Submission, FormatPairMatchesPythonPercentG) {
   const std::vector<std::pair<float, const char*>> cases = {
