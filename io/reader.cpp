@@ -42,57 +42,49 @@ std::vector<std::string> expand_patterns(const std::string& patterns, const char
 
 namespace {
 
-// A decoded record with the mapping it points into.
+// A record with the mapping it points into, decoded by the reader thread or, under the fail policy,
+// at assembly time (see read_loop).
 struct Example {
   std::shared_ptr<RecordReader> file;
   FrameRecord frame;
   VideoRecord video;
-  std::string_view record;  // the whole record, for the deferred data CRC
+  std::string_view record;  // the whole record
   uint32_t expected_crc = 0;
-  bool check_crc = false;  // verify while copying (deferred)
-  int64_t index = 0;       // record index in the file, for messages
-  uint64_t offset = 0;     // byte offset in the file
+  bool deferred = false;  // decode (and the CRC check, with check_crc) left to the assembly threads
+  bool check_crc = false;
+  int64_t index = 0;    // record index in the file, for messages
+  uint64_t offset = 0;  // byte offset in the file
+
+  std::string where() const {
+    return fmt::format("{}: record {} at byte offset {}", file->path(), index, offset);
+  }
 };
 
-// Copies the frames of `fr` into the batch row `dst` ([T, F] bytes) and, when asked, computes the
-// record's CRC32C in the same pass: the record is walked once in order, frame payloads are copied
-// as they pass, the bytes between them are only checksummed.
-void copy_frames(const Example& ex, const FeatureSpec& fs, uint8_t* dst) {
-  const FrameRecord& fr = ex.frame;
+// The deferred half of reading a frame-level record, done by the thread that copies it into the
+// batch: the CRC pass streams the record into this core's cache, so the decoder's walk over 600
+// frame headers and the frame copy that follow read cache instead of memory.
+void finish_deferred(Example& ex, const DecodeOptions& d) {
+  if (!ex.deferred) return;
+  if (ex.check_crc)
+    Y8M_CHECK(crc32c(ex.record.data(), ex.record.size()) == ex.expected_crc,
+              "{}: data CRC mismatch (corrupt record)", ex.where());
+  try {
+    decode_frame_record(ex.record, d, &ex.frame);
+  } catch (const Error& e) {
+    Y8M_FAIL("{}: {}", ex.where(), e.what());
+  }
+  ex.deferred = false;
+}
+
+// Copies the frames of `fr` into the batch row `dst` ([T, F] bytes).
+void copy_frames(const FrameRecord& fr, const FeatureSpec& fs, uint8_t* dst) {
   const int F = fs.total();
-  std::vector<int> offset_of(fs.sizes.size(), 0);
-  for (size_t k = 1; k < fs.sizes.size(); ++k) offset_of[k] = offset_of[k - 1] + fs.sizes[k - 1];
-  if (!ex.check_crc) {
-    for (int t = 0; t < fr.num_frames; ++t)
-      for (size_t k = 0; k < fr.frames.size(); ++k) {
-        const std::string_view v = fr.frames[k][static_cast<size_t>(t)];
-        std::memcpy(dst + static_cast<int64_t>(t) * F + offset_of[k], v.data(), v.size());
-      }
-    return;
-  }
-  // Feature lists are contiguous in the record: visit them in record order.
-  std::vector<size_t> order(fr.frames.size());
-  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const char* pa = fr.frames[a].empty() ? nullptr : fr.frames[a][0].data();
-    const char* pb = fr.frames[b].empty() ? nullptr : fr.frames[b][0].data();
-    return std::less<const char*>()(pa, pb);
-  });
-  const char* cursor = ex.record.data();
-  uint32_t crc = 0;
-  for (size_t k : order) {
-    for (int t = 0; t < fr.num_frames; ++t) {
+  const size_t nf = fr.frames.size();
+  for (int t = 0; t < fr.num_frames; ++t, dst += F)  // row by row: the batch is written in order
+    for (size_t k = 0, offset = 0; k < nf; offset += static_cast<size_t>(fs.sizes[k]), ++k) {
       const std::string_view v = fr.frames[k][static_cast<size_t>(t)];
-      crc = crc32c_extend(crc, cursor, static_cast<size_t>(v.data() - cursor));
-      crc = crc32c_copy(crc, dst + static_cast<int64_t>(t) * F + offset_of[k], v.data(), v.size());
-      cursor = v.data() + v.size();
+      std::memcpy(dst + offset, v.data(), v.size());
     }
-  }
-  crc =
-      crc32c_extend(crc, cursor, static_cast<size_t>(ex.record.data() + ex.record.size() - cursor));
-  Y8M_CHECK(crc == ex.expected_crc,
-            "{}: record {} at byte offset {}: data CRC mismatch (corrupt record)", ex.file->path(),
-            ex.index, ex.offset);
 }
 using ExamplePtr = std::unique_ptr<Example>;
 
@@ -174,11 +166,12 @@ struct Reader::Impl {
     try {
       const int R = static_cast<int>(queues.size());
       for (int64_t g = r; g < total_files() && !stop; g += R) {
-        // Under the fail policy the data CRC is checked while the batch is assembled (one pass over
-        // the frame bytes); skipping needs the verdict here, before the example is queued.
+        // Under the fail policy a frame-level record's data CRC check and decode wait for the
+        // assembly threads (see finish_deferred): this thread only frames records. Skipping needs
+        // the verdict here, before the example is queued.
         RecordReaderOptions rro = opts.records;
-        rro.defer_data_crc =
-            rro.verify_crc && rro.on_corrupt == CorruptPolicy::fail && !opts.video_level;
+        const bool defer = rro.on_corrupt == CorruptPolicy::fail && !opts.video_level;
+        rro.defer_data_crc = defer && rro.verify_crc;
         auto file = std::make_shared<RecordReader>(file_at(g), rro);
         std::string_view rec;
         int64_t seen_skips = 0;
@@ -187,22 +180,23 @@ struct Reader::Impl {
           ex->file = file;
           ex->record = rec;
           ex->expected_crc = file->expected_data_crc();
+          ex->deferred = defer;
           ex->check_crc = rro.defer_data_crc;
           ex->index = file->records_read() - 1;
           ex->offset = file->record_offset();
-          try {
-            if (opts.video_level) {
-              decode_video_record(rec, opts.decode, &ex->video);
-            } else {
-              decode_frame_record(rec, opts.decode, &ex->frame);
+          if (!defer) {
+            try {
+              if (opts.video_level) {
+                decode_video_record(rec, opts.decode, &ex->video);
+              } else {
+                decode_frame_record(rec, opts.decode, &ex->frame);
+              }
+            } catch (const Error& e) {
+              const std::string msg = fmt::format("{}: {}", ex->where(), e.what());
+              Y8M_CHECK(opts.records.on_corrupt == CorruptPolicy::skip, "{}", msg);
+              count_skip(msg);
+              continue;
             }
-          } catch (const Error& e) {
-            const std::string msg =
-                fmt::format("{}: record {} at byte offset {}: {}", file->path(),
-                            file->records_read() - 1, file->offset() - rec.size() - 16, e.what());
-            Y8M_CHECK(opts.records.on_corrupt == CorruptPolicy::skip, "{}", msg);
-            count_skip(msg);
-            continue;
           }
           std::unique_lock<std::mutex> l(q.mu);
           q.cv.wait(l, [&] { return stop || q.items.size() < q.capacity; });
@@ -324,7 +318,8 @@ struct Reader::Impl {
     // reader threads need.
     run_split(B, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
-        const Example& ex = *exs[static_cast<size_t>(i)];
+        Example& ex = *exs[static_cast<size_t>(i)];
+        if (!opts.video_level) finish_deferred(ex, d);
         const std::vector<int64_t>& labels = opts.video_level ? ex.video.labels : ex.frame.labels;
         b.ids[static_cast<size_t>(i)] = std::string(opts.video_level ? ex.video.id : ex.frame.id);
         auto& ll = b.label_lists[static_cast<size_t>(i)];
@@ -342,7 +337,7 @@ struct Reader::Impl {
         const FrameRecord& fr = ex.frame;
         b.num_frames.data<int32_t>()[i] = fr.num_frames;
         uint8_t* dst = b.frames.data<uint8_t>() + i * static_cast<int64_t>(T) * F;
-        copy_frames(ex, d.features, dst);
+        copy_frames(fr, d.features, dst);
         std::memset(dst + static_cast<int64_t>(fr.num_frames) * F, 0,
                     static_cast<size_t>(T - fr.num_frames) * static_cast<size_t>(F));
         if (d.distill)

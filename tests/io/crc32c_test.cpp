@@ -42,20 +42,30 @@ TEST(Crc32c, HardwareMatchesPortable) {
           << "len " << len << " offset " << off << " hardware " << crc32c_hardware_available();
 }
 
-TEST(Crc32c, CopyComputesTheSameCrcAndCopies) {
-  std::vector<uint8_t> src(12000), dst(12000);
+TEST(Crc32c, CombineEqualsWhole) {
+  std::vector<uint8_t> buf(5000);
   uint32_t x = 777;
-  for (auto& b : src) b = static_cast<uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
-  // Lengths around the three-stream threshold (384) and the frame sizes (128, 1024).
-  for (size_t len : {0u, 1u, 7u, 128u, 383u, 384u, 385u, 391u, 1024u, 1151u, 4096u, 11999u})
-    for (uint32_t start : {0u, 0x12345678u}) {
-      std::fill(dst.begin(), dst.end(), 0);
-      const uint32_t got = crc32c_copy(start, dst.data(), src.data() + 1, len);
-      ASSERT_EQ(got, crc32c_extend_portable(start, src.data() + 1, len)) << "len " << len;
-      ASSERT_TRUE(std::equal(dst.begin(), dst.begin() + static_cast<long>(len), src.begin() + 1))
-          << "len " << len;
-      ASSERT_EQ(dst[len], 0) << "wrote past the end";
-    }
+  for (auto& b : buf) b = static_cast<uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
+  const uint32_t whole = crc32c(buf.data(), buf.size());
+  for (size_t cut : {0u, 1u, 8u, 1000u, 3071u, 4999u, 5000u})
+    EXPECT_EQ(crc32c_combine(crc32c(buf.data(), cut), crc32c(buf.data() + cut, buf.size() - cut),
+                             buf.size() - cut),
+              whole)
+        << "cut " << cut;
+  EXPECT_NE(crc32c_combine(crc32c(buf.data(), 10), crc32c(buf.data() + 10, 20), 21),
+            crc32c(buf.data(), 30));
+}
+
+TEST(Crc32c, HardwareMatchesPortableOnRecordSizes) {
+  // The three-stream path starts at 3 KiB and cuts the buffer into thirds: lengths around the
+  // threshold, not multiples of 24, and a YouTube-8M frame record (~350 KB).
+  std::vector<uint8_t> buf(360000);
+  uint32_t x = 4242;
+  for (auto& b : buf) b = static_cast<uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
+  for (size_t len : {3071u, 3072u, 3073u, 3095u, 3096u, 100001u, 351789u, 359999u})
+    ASSERT_EQ(crc32c_extend(0x9abcdef0u, buf.data() + 1, len),
+              crc32c_extend_portable(0x9abcdef0u, buf.data() + 1, len))
+        << "len " << len;
 }
 
 TEST(Crc32c, MaskRoundTrip) {

@@ -156,6 +156,7 @@ TEST_F(ReaderTest, CorruptRecordFailsOrIsSkipped) {
       FAIL() << "expected an error";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("bad.tfrecord: record"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("data CRC mismatch"), std::string::npos) << e.what();
     }
   }
   o.records.on_corrupt = CorruptPolicy::skip;
@@ -169,6 +170,44 @@ TEST_F(ReaderTest, CorruptRecordFailsOrIsSkipped) {
   o.skip_budget = 0;
   Reader strict(o);
   EXPECT_THROW(ids(strict), Error);
+}
+
+// A record with a valid CRC that does not decode (label out of range): the error names the file,
+// the record and its offset, in training mode (decode deferred to the batch assembly threads)
+// and evaluation mode alike; under the skip policy it is skipped and counted.
+TEST_F(ReaderTest, UndecodableRecordNamesFileRecordAndOffset) {
+  testing::TempDir d;
+  const std::string frame(1024 + 128, '\x01');
+  const std::string rgb = frame.substr(0, 1024), audio = frame.substr(1024);
+  const FeatureSpec fs = FeatureSpec::frame_default();
+  std::string first_record;
+  {
+    RecordWriter w(d.file("labels.tfrecord"));
+    first_record = encode_frame_record("ok0", {1}, {{rgb, rgb}, {audio, audio}}, fs);
+    w.write(first_record);
+    w.write(encode_frame_record("bad1", {2, 77}, {{rgb}, {audio}}, fs));
+    w.write(encode_frame_record("ok2", {3}, {{rgb}, {audio}}, fs));
+    w.close();
+  }
+  const std::string offset = std::to_string(first_record.size() + 16);
+  for (bool training : {false, true}) {
+    ReaderOptions o = options(2, training, 1);
+    o.patterns = d.file("labels.tfrecord");
+    Reader r(o);
+    const std::string msg = testing::error_of([&] { ids(r); });
+    EXPECT_NE(msg.find("labels.tfrecord: record 1 at byte offset " + offset +
+                       ": label 77 outside [0, 50)"),
+              std::string::npos)
+        << msg;
+  }
+  ReaderOptions o = options(2, true, 1);
+  o.patterns = d.file("labels.tfrecord");
+  o.records.on_corrupt = CorruptPolicy::skip;
+  Reader r(o);
+  std::vector<std::string> got = ids(r);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"ok0", "ok2"}));
+  EXPECT_EQ(r.skipped_records(), 1);
 }
 
 }  // namespace
