@@ -6,6 +6,10 @@
 
 #include <glob.h>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -76,25 +80,88 @@ void finish_deferred(Example& ex, const DecodeOptions& d) {
   ex.deferred = false;
 }
 
-// Copies the frames of `fr` into the batch row `dst` ([T, F] bytes).
+// Copies n bytes to dst with non-temporal stores where dst and n allow (x86-64: every frame of the
+// default 1024 + 128 layout): the 55 MB batch is not read back by this core, and streaming stores
+// skip the read-for-ownership of each destination line, doubling the copy rate (31.8 -> 15.5 us
+// per 300-frame example on a Zen 4 core). Callers end with stream_fence() before publishing.
+inline void stream_copy(uint8_t* dst, const char* src, size_t n) {
+#if defined(__x86_64__)
+  if ((reinterpret_cast<uintptr_t>(dst) | n) % 16 == 0) {
+    for (size_t i = 0; i < n; i += 16)
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+    return;
+  }
+#endif
+  std::memcpy(dst, src, n);
+}
+inline void stream_fence() {
+#if defined(__x86_64__)
+  _mm_sfence();
+#endif
+}
+
+// Copies the frames of `fr` into the batch row `dst` ([T, F] bytes), row by row so the batch is
+// written in order.
 void copy_frames(const FrameRecord& fr, const FeatureSpec& fs, uint8_t* dst) {
   const int F = fs.total();
   const size_t nf = fr.frames.size();
-  for (int t = 0; t < fr.num_frames; ++t, dst += F)  // row by row: the batch is written in order
+  for (int t = 0; t < fr.num_frames; ++t, dst += F)
     for (size_t k = 0, offset = 0; k < nf; offset += static_cast<size_t>(fs.sizes[k]), ++k) {
       const std::string_view v = fr.frames[k][static_cast<size_t>(t)];
-      std::memcpy(dst + offset, v.data(), v.size());
+      stream_copy(dst + offset, v.data(), v.size());
     }
 }
 using ExamplePtr = std::unique_ptr<Example>;
 
-// Bounded single-producer queue of one reader thread.
+// Bounded single-producer, single-consumer queue of one reader thread. A full queue puts the reader
+// to sleep until it has drained to half, and each side wakes the other only when it sleeps: waking
+// the reader for every example taken cost thousands of context switches per second, each one
+// preempting the batch assembly on a 2-core machine.
 struct ReaderQueue {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<ExamplePtr> items;
   bool done = false;
   size_t capacity = 64;
+  bool producer_waiting = false, consumer_waiting = false;
+
+  // false when stopped.
+  bool push(ExamplePtr ex, const std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> l(mu);
+    if (items.size() >= capacity) {
+      producer_waiting = true;
+      cv.wait(l, [&] { return stop || items.size() <= capacity / 2; });
+      producer_waiting = false;
+    }
+    if (stop) return false;
+    items.push_back(std::move(ex));
+    if (consumer_waiting) cv.notify_all();
+    return true;
+  }
+  // The next example; null when the reader is done and the queue drained, or when stopped.
+  ExamplePtr pop(const std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> l(mu);
+    if (items.empty() && !done) {
+      consumer_waiting = true;
+      cv.wait(l, [&] { return stop || done || !items.empty(); });
+      consumer_waiting = false;
+    }
+    if (stop || items.empty()) return nullptr;
+    ExamplePtr ex = std::move(items.front());
+    items.pop_front();
+    if (producer_waiting && items.size() <= capacity / 2) cv.notify_all();
+    return ex;
+  }
+  void finish() {
+    std::lock_guard<std::mutex> l(mu);
+    done = true;
+    cv.notify_all();
+  }
+  void wake() {
+    std::lock_guard<std::mutex> l(mu);
+    cv.notify_all();
+  }
 };
 
 // Seeds of the independent random streams (files per epoch, shuffle buffer).
@@ -151,7 +218,7 @@ struct Reader::Impl {
       if (!error) error = e;
     }
     stop = true;
-    for (auto& q : queues) q->cv.notify_all();
+    for (auto& q : queues) q->wake();
     out_cv.notify_all();
   }
 
@@ -198,20 +265,14 @@ struct Reader::Impl {
               continue;
             }
           }
-          std::unique_lock<std::mutex> l(q.mu);
-          q.cv.wait(l, [&] { return stop || q.items.size() < q.capacity; });
-          if (stop) break;
-          q.items.push_back(std::move(ex));
-          q.cv.notify_all();
+          if (!q.push(std::move(ex), stop)) break;
         }
         for (; seen_skips < file->skipped(); ++seen_skips) count_skip(file->last_problem());
       }
     } catch (...) {
       fail(std::current_exception());
     }
-    std::lock_guard<std::mutex> l(q.mu);
-    q.done = true;
-    q.cv.notify_all();
+    q.finish();
   }
 
   // Round-robin merge over the readers still running: a fixed interleave.
@@ -220,17 +281,12 @@ struct Reader::Impl {
   ExamplePtr merged_next() {
     while (!active.empty() && !stop) {
       turn %= active.size();
-      ReaderQueue& q = *queues[static_cast<size_t>(active[turn])];
-      std::unique_lock<std::mutex> l(q.mu);
-      q.cv.wait(l, [&] { return stop || q.done || !q.items.empty(); });
+      ExamplePtr ex = queues[static_cast<size_t>(active[turn])]->pop(stop);
       if (stop) return nullptr;
-      if (q.items.empty()) {  // done and drained
+      if (!ex) {  // done and drained
         active.erase(active.begin() + static_cast<long>(turn));
         continue;
       }
-      ExamplePtr ex = std::move(q.items.front());
-      q.items.pop_front();
-      q.cv.notify_all();
       ++turn;
       return ex;
     }
@@ -258,42 +314,51 @@ struct Reader::Impl {
     return ex;
   }
 
-  // Batch buffers are recycled once the consumer has dropped every reference to them: a fresh
-  // 55 MB allocation per batch would cost page faults and kernel zeroing on every batch.
-  std::vector<Tensor> frame_pool;
-  Tensor pooled_frames(const Shape& shape, DType dtype, bool pin) {
-    for (Tensor& t : frame_pool)
-      if (t.storage_use_count() == 1 && t.use_count() == 1 && t.shape() == shape)
+  // Batch tensors are recycled once the consumer has dropped every reference to them: a fresh
+  // 55 MB frame buffer (or 2.5 MB of labels) per batch would cost page faults and kernel zeroing on
+  // every batch.
+  std::vector<Tensor> pool;
+  Tensor pooled(const Shape& shape, DType dtype, bool pin) {
+    for (Tensor& t : pool)
+      if (t.storage_use_count() == 1 && t.use_count() == 1 && t.shape() == shape &&
+          t.dtype() == dtype && t.is_pinned() == pin)
         return t.reshape(shape);
     Tensor t = Tensor::empty(shape, dtype, Device::cpu(), pin);
-    if (frame_pool.size() < 8) frame_pool.push_back(t);
+    if (pool.size() < 16) pool.push_back(t);
     return t.reshape(shape);
   }
 
-  // Runs fn over [0, n) split into up to `assembly_threads` contiguous parts, the first on this
-  // thread.
+  // Runs fn(i) for i in [0, n) on up to `assembly_threads` threads (this one included) that take
+  // the next index from a shared counter, so a thread slowed by the reader threads sharing its
+  // core does not hold the batch back. If several fail, the error of the lowest index is thrown,
+  // as a sequential loop would.
   int assembly_threads = 1;
-  void run_split(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  void run_parallel(int64_t n, const std::function<void(int64_t)>& fn) {
     const int parts =
         static_cast<int>(std::min<int64_t>(assembly_threads, std::max<int64_t>(1, n / 8)));
-    std::vector<std::thread> helpers;
-    std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
-    for (int p = 1; p < parts; ++p)
-      helpers.emplace_back([&, p] {
+    std::atomic<int64_t> next{0};
+    std::mutex err_mu;
+    int64_t err_index = INT64_MAX;
+    std::exception_ptr err;
+    auto work = [&] {
+      for (int64_t i; (i = next.fetch_add(1)) < n;) {
         try {
-          fn(n * p / parts, n * (p + 1) / parts);
+          fn(i);
         } catch (...) {
-          errors[static_cast<size_t>(p)] = std::current_exception();
+          std::lock_guard<std::mutex> l(err_mu);
+          if (i < err_index) {
+            err_index = i;
+            err = std::current_exception();
+          }
+          next = n;  // stop handing out work
         }
-      });
-    try {
-      fn(0, n / parts);
-    } catch (...) {
-      errors[0] = std::current_exception();
-    }
+      }
+    };
+    std::vector<std::thread> helpers;
+    for (int p = 1; p < parts; ++p) helpers.emplace_back(work);
+    work();
     for (auto& t : helpers) t.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    if (err) std::rethrow_exception(err);
   }
 
   Batch assemble(std::vector<ExamplePtr>& exs) {
@@ -303,49 +368,56 @@ struct Reader::Impl {
     const bool pin = opts.pinned && engine::cuda_device_count() > 0;
     Batch b;
     b.size = B;
-    b.frames = opts.video_level ? pooled_frames({B, F}, DType::f32, pin)
-                                : pooled_frames({B, T, F}, DType::u8, pin);
+    b.frames =
+        opts.video_level ? pooled({B, F}, DType::f32, pin) : pooled({B, T, F}, DType::u8, pin);
     b.num_frames = Tensor::empty({B}, DType::i32, Device::cpu(), pin);
-    // Zeroed here, not with Tensor::zeros: its OpenMP fill would leave worker threads spinning on
-    // the cores the reader threads need.
-    b.labels = Tensor::empty({B, V});
+    b.labels = pooled({B, V}, DType::f32, false);
     std::memset(b.labels.data_ptr(), 0, b.labels.nbytes());
-    if (d.distill) b.predictions = Tensor::empty({B, V});
+    if (d.distill) b.predictions = pooled({B, V}, DType::f32, false);
     b.ids.resize(static_cast<size_t>(B));
     b.label_lists.resize(static_cast<size_t>(B));
     // Examples are independent: assemble them on several threads (the copy is the pipeline's main
     // cost). Plain threads, not OpenMP: idle OpenMP workers spin and would take the cores the
     // reader threads need.
-    run_split(B, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        Example& ex = *exs[static_cast<size_t>(i)];
-        if (!opts.video_level) finish_deferred(ex, d);
-        const std::vector<int64_t>& labels = opts.video_level ? ex.video.labels : ex.frame.labels;
-        b.ids[static_cast<size_t>(i)] = std::string(opts.video_level ? ex.video.id : ex.frame.id);
-        auto& ll = b.label_lists[static_cast<size_t>(i)];
-        ll = labels;
-        std::sort(ll.begin(), ll.end());
-        ll.erase(std::unique(ll.begin(), ll.end()), ll.end());
-        float* lab = b.labels.data<float>() + i * V;
-        for (int64_t l : ll) lab[l] = 1.f;
-        if (opts.video_level) {
-          std::memcpy(b.frames.data<float>() + i * F, ex.video.features.data(),
-                      static_cast<size_t>(F) * 4);
-          b.num_frames.data<int32_t>()[i] = 1;
-          continue;
-        }
-        const FrameRecord& fr = ex.frame;
-        b.num_frames.data<int32_t>()[i] = fr.num_frames;
-        uint8_t* dst = b.frames.data<uint8_t>() + i * static_cast<int64_t>(T) * F;
-        copy_frames(fr, d.features, dst);
-        std::memset(dst + static_cast<int64_t>(fr.num_frames) * F, 0,
-                    static_cast<size_t>(T - fr.num_frames) * static_cast<size_t>(F));
-        if (d.distill)
-          std::memcpy(b.predictions.data<float>() + i * V, fr.predictions.data(),
-                      static_cast<size_t>(V) * 4);
-      }
+    run_parallel(B, [&](int64_t i) {
+      fill_row(&b, exs[static_cast<size_t>(i)].get(), i);
+      // Released here, in parallel: dropping the last example of a file unmaps it (~5 us per
+      // example of page-table teardown), which would otherwise stall the batcher thread.
+      exs[static_cast<size_t>(i)].reset();
     });
     return b;
+  }
+
+  // Row i of the batch from one example.
+  void fill_row(Batch* b, Example* ex, int64_t i) {
+    const DecodeOptions& d = opts.decode;
+    const int64_t V = d.num_classes;
+    const int T = d.max_frames, F = d.features.total();
+    if (!opts.video_level) finish_deferred(*ex, d);
+    const std::vector<int64_t>& labels = opts.video_level ? ex->video.labels : ex->frame.labels;
+    b->ids[static_cast<size_t>(i)] = std::string(opts.video_level ? ex->video.id : ex->frame.id);
+    auto& ll = b->label_lists[static_cast<size_t>(i)];
+    ll = labels;
+    std::sort(ll.begin(), ll.end());
+    ll.erase(std::unique(ll.begin(), ll.end()), ll.end());
+    float* lab = b->labels.data<float>() + i * V;
+    for (int64_t l : ll) lab[l] = 1.f;
+    if (opts.video_level) {
+      std::memcpy(b->frames.data<float>() + i * F, ex->video.features.data(),
+                  static_cast<size_t>(F) * 4);
+      b->num_frames.data<int32_t>()[i] = 1;
+      return;
+    }
+    const FrameRecord& fr = ex->frame;
+    b->num_frames.data<int32_t>()[i] = fr.num_frames;
+    uint8_t* dst = b->frames.data<uint8_t>() + i * static_cast<int64_t>(T) * F;
+    copy_frames(fr, d.features, dst);
+    stream_fence();  // the streamed frames are visible before the batch is handed over
+    std::memset(dst + static_cast<int64_t>(fr.num_frames) * F, 0,
+                static_cast<size_t>(T - fr.num_frames) * static_cast<size_t>(F));
+    if (d.distill)
+      std::memcpy(b->predictions.data<float>() + i * V, fr.predictions.data(),
+                  static_cast<size_t>(V) * 4);
   }
 
   void batch_loop() {
@@ -384,17 +456,17 @@ struct Reader::Impl {
       queues.push_back(std::make_unique<ReaderQueue>());
       queues.back()->capacity = static_cast<size_t>(std::max(16, 2 * opts.batch_size / R));
     }
-    assembly_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    assembly_threads =
+        opts.assembly_threads > 0
+            ? opts.assembly_threads
+            : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
     for (int r = 0; r < R; ++r) threads.emplace_back([this, r] { read_loop(r); });
     batcher = std::thread([this] { batch_loop(); });
   }
 
   ~Impl() {
     stop = true;
-    for (auto& q : queues) {
-      std::lock_guard<std::mutex> l(q->mu);
-      q->cv.notify_all();
-    }
+    for (auto& q : queues) q->wake();
     {
       std::lock_guard<std::mutex> l(out_mu);
       out_cv.notify_all();

@@ -36,6 +36,9 @@ struct ReaderOptions {
   std::string patterns;                       // comma-separated glob patterns
   std::string pattern_flag = "data pattern";  // named in errors (e.g. "--train_data_pattern")
   int num_readers = 1;
+  // Threads that check, decode and copy examples into the batch (the pipeline's main work);
+  // 0 = one per core, at most 4.
+  int assembly_threads = 0;
   int batch_size = 1024;
   bool training = false;  // shuffle files per epoch and examples through the buffer
   int num_epochs = 1;     // passes over the file list (training)

@@ -28,16 +28,18 @@ const std::string& dataset() {
   return dir;
 }
 
-// args: readers, training (shuffle) 0/1, CRC check 0/1.
+// args: reader threads, assembly threads (0 = one per core), training (shuffle) 0/1, CRC check 0/1.
+// "1 thread" is readers:1/assembly:1; "all cores" is readers:2/assembly:0 on the 2-core target.
 void BM_ReaderPipeline(benchmark::State& state) {
   y8m::io::ReaderOptions o;
   o.patterns = dataset() + "/frame/train*.tfrecord";
   o.batch_size = 160;
   o.num_readers = static_cast<int>(state.range(0));
+  o.assembly_threads = static_cast<int>(state.range(1));
   o.training = true;  // endless epochs; shuffle off = a 1-example buffer (pass-through)
-  o.shuffle_capacity = state.range(1) != 0 ? 0 : 1;
+  o.shuffle_capacity = state.range(2) != 0 ? 0 : 1;
   o.num_epochs = 1000000;
-  o.records.verify_crc = state.range(2) != 0;
+  o.records.verify_crc = state.range(3) != 0;
   // Warm the page cache once per process.
   static bool warm = false;
   if (!warm) {
@@ -64,11 +66,12 @@ void BM_ReaderPipeline(benchmark::State& state) {
       y8m::bench::cpu_copy_gbps());
 }
 BENCHMARK(BM_ReaderPipeline)
-    ->ArgNames({"readers", "shuffle", "crc"})
-    ->Args({1, 0, 1})
-    ->Args({2, 0, 1})
-    ->Args({2, 1, 1})
-    ->Args({2, 1, 0})
+    ->ArgNames({"readers", "assembly", "shuffle", "crc"})
+    ->Args({1, 1, 0, 1})
+    ->Args({1, 1, 1, 1})
+    ->Args({2, 0, 0, 1})
+    ->Args({2, 0, 1, 1})
+    ->Args({2, 0, 1, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
