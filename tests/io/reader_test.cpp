@@ -172,6 +172,67 @@ TEST_F(ReaderTest, CorruptRecordFailsOrIsSkipped) {
   EXPECT_THROW(ids(strict), Error);
 }
 
+// Every byte of every batch row is the record's frames in feature order, zero-padded: for the
+// default layout (frames copied with aligned streaming stores) and for odd feature sizes (unaligned
+// rows, plain copies), across more batches than the buffer pool holds so reused buffers are
+// checked too (a short example after a long one in the same slot), with a record over 300 frames.
+TEST_F(ReaderTest, BatchRowsHoldTheRecordFramesExactly) {
+  const std::vector<int> lengths = {300, 3, 250, 1, 7, 299, 2, 301, 5, 300, 4, 1, 60, 2};
+  for (const auto& [names, sizes] : std::vector<std::pair<std::string, std::string>>{
+           {"rgb,audio", "1024,128"}, {"rgb,audio", "21,7"}}) {
+    SCOPED_TRACE(sizes);
+    const FeatureSpec fs = FeatureSpec::parse(names, sizes);
+    const int F = fs.total();
+    auto byte_of = [](int video, int feature, int frame, int k) {
+      return static_cast<uint8_t>(1 + (video * 31 + feature * 17 + frame * 7 + k) % 251);
+    };
+    testing::TempDir d;
+    {
+      RecordWriter w(d.file("rows.tfrecord"));
+      for (int v = 0; v < static_cast<int>(lengths.size()); ++v) {
+        std::vector<std::vector<std::string>> bytes(fs.sizes.size());
+        std::vector<std::vector<std::string_view>> views(fs.sizes.size());
+        for (size_t f = 0; f < fs.sizes.size(); ++f) {
+          for (int t = 0; t < lengths[static_cast<size_t>(v)]; ++t) {
+            std::string frame(static_cast<size_t>(fs.sizes[f]), '\0');
+            for (int k = 0; k < fs.sizes[f]; ++k)
+              frame[static_cast<size_t>(k)] =
+                  static_cast<char>(byte_of(v, static_cast<int>(f), t, k));
+            bytes[f].push_back(frame);
+          }
+          for (const std::string& b : bytes[f]) views[f].push_back(b);
+        }
+        w.write(encode_frame_record("v" + std::to_string(v), {v % 50}, views, fs));
+      }
+      w.close();
+    }
+    ReaderOptions o = options(2, false, 1);
+    o.patterns = d.file("rows.tfrecord");
+    o.decode.features = fs;
+    Reader r(o);
+    Batch b;
+    int v = 0;
+    while (r.next(&b)) {
+      ASSERT_EQ(b.frames.shape(), (Shape{b.size, 300, F}));
+      const auto frames = b.frames.to_vector<uint8_t>();
+      const auto nf = b.num_frames.to_vector<int32_t>();
+      for (int64_t i = 0; i < b.size; ++i, ++v) {
+        ASSERT_EQ(b.ids[static_cast<size_t>(i)], "v" + std::to_string(v));
+        const int n = std::min(lengths[static_cast<size_t>(v)], 300);
+        ASSERT_EQ(nf[static_cast<size_t>(i)], n);
+        for (int t = 0; t < 300; ++t)
+          for (int c = 0, f = 0, k = 0; c < F; ++c, ++k) {
+            if (k == fs.sizes[static_cast<size_t>(f)]) k = 0, ++f;
+            const uint8_t want = t < n ? byte_of(v, f, t, k) : 0;
+            ASSERT_EQ(frames[static_cast<size_t>((i * 300 + t) * F + c)], want)
+                << "video " << v << " frame " << t << " column " << c;
+          }
+      }
+    }
+    EXPECT_EQ(v, static_cast<int>(lengths.size()));
+  }
+}
+
 // A record with a valid CRC that does not decode (label out of range): the error names the file,
 // the record and its offset, in training mode (decode deferred to the batch assembly threads)
 // and evaluation mode alike; under the skip policy it is skipped and counted.
