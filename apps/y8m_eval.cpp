@@ -24,45 +24,55 @@ ABSL_FLAG(int, n_rounds, 1, "average this many predictions per video (independen
 ABSL_FLAG(bool, use_EMA, false,
           "evaluate the EMA shadow weights (checkpoints of --ema_source runs)");
 ABSL_FLAG(bool, build_only, false,
-          "export <train_dir>/inference_model.y8m from the newest checkpoint and exit");
+          "only export <train_dir>/inference_model.y8m from the newest checkpoint (evaluation "
+          "exports it too, before evaluating)");
 ABSL_FLAG(double, poll_secs, 60, "seconds between looks for a new checkpoint (without --run_once)");
 ABSL_FLAG(std::string, corrupt_records, "fail",
           "fail: stop at a corrupt record; skip: skip and count it");
 
 namespace {
 
-// eval.py --build_only: the newest checkpoint's eval-mode graph with --sample_all and --n_rounds
-// baked in, as <train_dir>/inference_model.y8m (SPEC §9.1).
-int build_only() {
-  using namespace y8m;
-  const std::string dir = absl::GetFlag(FLAGS_train_dir);
+// The newest checkpoint that verifies (warning about broken ones), or an error.
+std::string newest_checkpoint(const std::string& dir) {
   std::vector<std::string> broken;
-  const std::string ckpt = pipeline::latest_valid_checkpoint(dir, &broken);
+  const std::string ckpt = y8m::pipeline::latest_valid_checkpoint(dir, &broken);
   for (const auto& b : broken)
     std::fprintf(stderr, "warning: skipping checkpoint: %s\n", b.c_str());
   Y8M_CHECK(!ckpt.empty(), "--train_dir: no valid checkpoint (model.ckpt-<step>.y8m) in '{}'", dir);
+  return ckpt;
+}
+
+// eval.py step 4 (SPEC §9.1), before every evaluation and alone with --build_only: the checkpoint's
+// eval-mode graph with --sample_all and --n_rounds baked in, as <train_dir>/inference_model.y8m
+// (written atomically: a reader never sees a partial archive).
+void export_inference_model(const std::string& ckpt) {
+  using namespace y8m;
   pipeline::ExportOptions eo;
   eo.n_rounds = absl::GetFlag(FLAGS_n_rounds);
   eo.use_ema = absl::GetFlag(FLAGS_use_EMA);
-  if (apps::explicit_flags().count("sample_all"))
-    eo.sample_all = apps::model_config_from_flags().sample_all;
-  for (const auto& [name, value] : apps::explicit_model_flags())
-    if (name != "sample_all") eo.metadata["flag." + name] = value;
-  const std::string out = dir + "/inference_model.y8m";
+  eo.model_flags = apps::explicit_model_flags();
+  for (const auto& [name, value] : eo.model_flags) eo.metadata["flag." + name] = value;
+  const std::string out = absl::GetFlag(FLAGS_train_dir) + "/inference_model.y8m";
   pipeline::export_checkpoint(ckpt, out, eo, apps::device_from_flag());
-  std::printf("y8m-eval: exported %s (%s%s, n_rounds %d) to %s (%.1f MB)\n", ckpt.c_str(),
-              eo.use_ema ? "EMA weights" : "weights",
-              eo.sample_all.value_or(false) ? ", sample_all" : "", eo.n_rounds, out.c_str(),
-              std::filesystem::file_size(out) / 1e6);
-  return 0;
+  const auto sample_all = eo.model_flags.find("sample_all");
+  std::printf(
+      "y8m-eval: exported %s (%s%s, n_rounds %d) to %s (%.1f MB)\n", ckpt.c_str(),
+      eo.use_ema ? "EMA weights" : "weights",
+      sample_all != eo.model_flags.end() && sample_all->second == "true" ? ", sample_all" : "",
+      eo.n_rounds, out.c_str(), std::filesystem::file_size(out) / 1e6);
+  std::fflush(stdout);
 }
 
 int eval() {
   using namespace y8m;
-  if (absl::GetFlag(FLAGS_build_only)) return build_only();
+  const std::string train_dir = absl::GetFlag(FLAGS_train_dir);
+  if (absl::GetFlag(FLAGS_build_only)) {
+    export_inference_model(newest_checkpoint(train_dir));
+    return 0;
+  }
   Y8M_CHECK(!absl::GetFlag(FLAGS_eval_data_pattern).empty(), "--eval_data_pattern: required");
   pipeline::EvalOptions o;
-  o.train_dir = absl::GetFlag(FLAGS_train_dir);
+  o.train_dir = train_dir;
   o.eval_data_pattern = absl::GetFlag(FLAGS_eval_data_pattern);
   o.batch_size = absl::GetFlag(FLAGS_batch_size);
   o.num_readers = absl::GetFlag(FLAGS_num_readers);
@@ -84,15 +94,22 @@ int eval() {
     pipeline::run_eval(o, stdout);  // an archive does not change: one evaluation
     return 0;
   }
-  if (absl::GetFlag(FLAGS_run_once)) {
+  // Evaluates (and first exports) the newest valid checkpoint.
+  auto evaluate_newest = [&] {
+    o.checkpoint = newest_checkpoint(train_dir);
+    export_inference_model(o.checkpoint);
     pipeline::run_eval(o, stdout);
+  };
+  if (absl::GetFlag(FLAGS_run_once)) {
+    evaluate_newest();
     return 0;
   }
   int64_t last = -1;
   for (;;) {  // eval.py's loop: evaluate each new checkpoint, forever
-    const auto all = pipeline::list_checkpoints(o.train_dir);
+    const auto all = pipeline::list_checkpoints(train_dir);
     if (!all.empty() && all.front().first != last) {
-      last = pipeline::run_eval(o, stdout).step;
+      evaluate_newest();
+      last = all.front().first;  // a broken newest file is not retried until a newer one appears
     } else {
       std::this_thread::sleep_for(std::chrono::duration<double>(absl::GetFlag(FLAGS_poll_secs)));
     }

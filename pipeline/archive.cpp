@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <memory>
+#include <set>
 
 namespace y8m::pipeline {
 
@@ -293,12 +294,32 @@ void export_model(models::VideoModel& model, const std::string& path, const Expo
   write_archive(path, g, model.config(), meta);
 }
 
+models::ModelConfig eval_model_config(const std::map<std::string, std::string>& checkpoint_config,
+                                      const std::string& path,
+                                      const std::map<std::string, std::string>& flags) {
+  static const std::set<std::string> kSampling = {"sample_all", "sample_random_frames",
+                                                  "iterations"};
+  std::map<std::string, std::string> m = checkpoint_config;
+  for (const auto& [name, value] : flags) {
+    const auto it = m.find(name);
+    if (kSampling.count(name) != 0) {
+      m[name] = value;
+      continue;
+    }
+    Y8M_CHECK(it != m.end() && it->second == value,
+              "--{}={} does not match the checkpoint {} ({}); architecture flags are read from "
+              "the checkpoint",
+              name, value, path, it != m.end() ? it->second : "absent");
+  }
+  return models::config_from_map(m);
+}
+
 void export_checkpoint(const std::string& checkpoint, const std::string& path,
                        const ExportOptions& opts, Device device) {
   CheckpointState s = load_checkpoint(checkpoint);
   if (opts.use_ema) swap_in_ema(s, checkpoint);
-  models::ModelConfig config = models::config_from_map(s.model_config);
-  if (opts.sample_all) config.sample_all = *opts.sample_all;
+  const models::ModelConfig config =
+      eval_model_config(s.model_config, checkpoint, opts.model_flags);
   models::CreateOptions co;
   co.skip_random_init = true;
   auto model = models::create_model(config, 0, device, co);

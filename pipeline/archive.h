@@ -39,8 +39,9 @@ struct ExportOptions {
   int n_rounds = 1;         // eval.py --n_rounds: average of n forward passes
   int64_t trace_batch = 2;  // traced at trace_batch and trace_batch + 1 (any batch runs)
   uint64_t trace_seed = 0;  // content of the synthetic trace inputs (does not affect the graph)
-  std::optional<bool> sample_all;  // export_checkpoint only: overrides the config's --sample_all
-  bool use_ema = false;            // export_checkpoint only: the EMA shadows instead of the weights
+  // export_checkpoint only: architecture flags from the command line (eval_model_config).
+  std::map<std::string, std::string> model_flags;
+  bool use_ema = false;  // export_checkpoint only: the EMA shadows instead of the weights
   std::map<std::string, std::string> metadata;  // extra provenance written into the archive
 };
 
@@ -68,8 +69,16 @@ void write_archive(const std::string& path, const ops::graph::GraphWithWeights& 
 void export_model(models::VideoModel& model, const std::string& path,
                   const ExportOptions& opts = {});
 
-// Loads a checkpoint (pipeline/checkpoint.h), applies opts.sample_all, builds the model on `device`
-// and exports it; the archive records the checkpoint path and step.
+// The config that evaluation and export build from a checkpoint's config (at `path`) and the
+// architecture flags given on the command line (name -> value). eval.py built its graph from its
+// own flags, so the frame-sampling ones (--sample_all, --sample_random_frames, --iterations)
+// replace the checkpoint's; every other one must agree with the checkpoint, else an error names it.
+models::ModelConfig eval_model_config(const std::map<std::string, std::string>& checkpoint_config,
+                                      const std::string& path,
+                                      const std::map<std::string, std::string>& flags);
+
+// Loads a checkpoint (pipeline/checkpoint.h), applies opts.model_flags (eval_model_config), builds
+// the model on `device` and exports it; the archive records the checkpoint path and step.
 void export_checkpoint(const std::string& checkpoint, const std::string& path,
                        const ExportOptions& opts = {}, Device device = Device::cpu());
 

@@ -52,14 +52,7 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
       swap_in_ema(s, path);
       std::fprintf(log, "evaluating the EMA shadow weights of %s\n", path.c_str());
     }
-    for (const auto& [name, value] : o.explicit_model_flags) {
-      const auto it = s.model_config.find(name);
-      Y8M_CHECK(it != s.model_config.end() && it->second == value,
-                "--{}={} does not match the checkpoint {} ({}); architecture flags are read from "
-                "the checkpoint",
-                name, value, path, it != s.model_config.end() ? it->second : "absent");
-    }
-    config = models::config_from_map(s.model_config);
+    config = eval_model_config(s.model_config, path, o.explicit_model_flags);
     models::CreateOptions co;
     co.skip_random_init = true;
     std::shared_ptr<models::VideoModel> model = models::create_model(config, o.seed, o.device, co);

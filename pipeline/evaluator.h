@@ -24,8 +24,9 @@ struct EvalOptions {
   int n_rounds = 1;
   uint64_t seed = 0;
   Device device;
-  std::map<std::string, std::string>
-      explicit_model_flags;  // name -> value given on the command line
+  // Architecture flags given on the command line (name -> value): the sampling ones apply, the
+  // others must match the checkpoint (eval_model_config).
+  std::map<std::string, std::string> explicit_model_flags;
   std::string corrupt_records = "fail";
   bool use_ema =
       false;  // --use_EMA: evaluate the checkpoint's EMA shadows instead of its weights (SPEC §7.7)

@@ -166,7 +166,7 @@ TEST(NetVLADGraph, ExportFromCheckpointBakesSampleAll) {
   for (const auto& kv : model->named_buffers()) s.model.push_back(kv);
   save_checkpoint(dir.path(), s, 0);
   ExportOptions opts;
-  opts.sample_all = true;
+  opts.model_flags = {{"sample_all", "true"}};
   opts.n_rounds = 2;
   export_checkpoint(checkpoint_path(dir.path(), 17), dir.file("m.y8m"), opts);
 
@@ -187,6 +187,32 @@ TEST(NetVLADGraph, ExportFromCheckpointBakesSampleAll) {
   const auto in = graph_testing::inputs_for(c, 6, 21);
   engine::Generator ge(3, 3), gg(3, 3);
   EXPECT_TRUE(bit_equal(am.predict(in, gg), eager_predictions(*eager, in, 2, ge)));
+}
+
+// eval.py builds its graph from its own flags: the frame-sampling flags replace the checkpoint's,
+// every other architecture flag must agree with it.
+TEST(Export, EvalConfigTakesSamplingFlagsAndChecksTheRest) {
+  models::ModelConfig c = graph_testing::small_netvlad();
+  const auto m = models::to_map(c);
+  const models::ModelConfig same = eval_model_config(m, "ck", {});
+  EXPECT_TRUE(same == c);
+  const models::ModelConfig sampled =
+      eval_model_config(m, "ck",
+                        {{"sample_all", "true"},
+                         {"iterations", "7"},
+                         {"sample_random_frames", "false"},
+                         {"model", c.model},
+                         {"netvlad_cluster_size", m.at("netvlad_cluster_size")}});
+  EXPECT_TRUE(sampled.sample_all);
+  EXPECT_EQ(sampled.iterations, 7);
+  EXPECT_FALSE(sampled.sample_random_frames);
+  EXPECT_EQ(sampled.netvlad_cluster_size, c.netvlad_cluster_size);
+  testing::expect_error(
+      [&] {
+        eval_model_config(m, "ck", {{"netvlad_cluster_size", "999"}});
+      },
+      {"--netvlad_cluster_size=999 does not match the checkpoint ck"});
+  testing::expect_error([&] { eval_model_config(m, "ck", {{"no_such_flag", "1"}}); }, {"(absent)"});
 }
 
 TEST(Archive, ReaderBatchInputs) {
