@@ -29,6 +29,9 @@ struct RecordReaderOptions {
   // copying the record's payload anyway (one pass over the bytes instead of two). Length CRCs are
   // always checked here.
   bool defer_data_crc = false;
+  // Reading the records' data: the file is mapped for a front-to-back read and readahead is
+  // requested a window ahead of the reader. false when only the framing is read (count_records).
+  bool read_ahead = true;
 };
 
 class RecordReader {
@@ -56,12 +59,16 @@ class RecordReader {
   const std::string& last_problem() const { return last_problem_; }
 
  private:
+  // Requests readahead and maps pages ahead of byte `at` (RecordReaderOptions::read_ahead).
+  void read_ahead(uint64_t at);
   // Handles a corrupt record: throws under `fail`; under `skip` records the problem and returns.
   void corrupt(const std::string& what, uint64_t at);
 
   std::string path_;
   RecordReaderOptions opts_;
   std::shared_ptr<const uint8_t> mapping_;
+  uint64_t prefetched_ = 0;  // readahead requested up to this byte
+  uint64_t populated_ = 0;   // pages mapped up to this byte
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   uint64_t offset_ = 0;
