@@ -4,7 +4,8 @@
 # (printing the GAP), export inference_model.y8m and write a submission CSV for the test split; then the
 # rest of the winning pipeline, each step printing its figure: EMA fine-tuning, uint8 quantization,
 # inference from the quantized archive, a second model and a two-model ensemble, a distillation set from
-# the ensemble and a student trained on it. About five minutes on 2 CPU cores. A few minutes on 2 CPU cores; on cuda:0 when a GPU is present.
+# the ensemble and a student trained on it. About three minutes on 2 CPU cores; on cuda:0 when a GPU is
+# present.
 # Work goes to ${Y8M_QUICKSTART_DIR:-/tmp/y8m-quickstart}; extra arguments go to y8m-train.
 set -euo pipefail
 cd "$(dirname "$0")/.."
