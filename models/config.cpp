@@ -119,6 +119,17 @@ const std::vector<Field>& fields() {
       field("lightvlad", &ModelConfig::lightvlad),
       field("vlagd", &ModelConfig::vlagd),
       field("video_level_classifier_model", &ModelConfig::video_level_classifier_model),
+      field("fv_cluster_size", &ModelConfig::fv_cluster_size),
+      field("fv_hidden_size", &ModelConfig::fv_hidden_size),
+      field("fv_relu", &ModelConfig::fv_relu),
+      field("fv_couple_weights", &ModelConfig::fv_couple_weights),
+      field("fv_coupling_factor", &ModelConfig::fv_coupling_factor),
+      field("dbof_cluster_size", &ModelConfig::dbof_cluster_size),
+      field("dbof_hidden_size", &ModelConfig::dbof_hidden_size),
+      field("dbof_add_batch_norm", &ModelConfig::dbof_add_batch_norm),
+      field("dbof_relu", &ModelConfig::dbof_relu),
+      field("fc_dimred", &ModelConfig::fc_dimred),
+      field("softdbof_maxpool", &ModelConfig::softdbof_maxpool),
       field("moe_num_mixtures", &ModelConfig::moe_num_mixtures),
       field("moe_l2", &ModelConfig::moe_l2),
       field("moe_low_rank_gating", &ModelConfig::moe_low_rank_gating),
@@ -196,6 +207,27 @@ ModelConfig netvlad_config(int64_t cluster_size, int64_t hidden_size) {
   c.moe_prob_gating = true;
   c.moe_l2 = 1e-6;
   c.lightvlad = false;
+  return c;
+}
+
+ModelConfig fvnet_config(int64_t cluster_size, int64_t hidden_size) {
+  ModelConfig c = netvlad_config(64, 1024);
+  c.model = "NetFVModelLF";
+  c.fv_cluster_size = cluster_size;
+  c.fv_hidden_size = hidden_size;
+  c.fv_relu = false;
+  c.fv_couple_weights = false;
+  return c;
+}
+
+ModelConfig dbof_config(int64_t cluster_size, int64_t hidden_size) {
+  ModelConfig c = netvlad_config(64, 1024);
+  c.model = "GatedDbofModelLF";
+  c.gating = false;
+  c.moe_prob_gating = false;
+  c.dbof_cluster_size = cluster_size;
+  c.dbof_hidden_size = hidden_size;
+  c.dbof_relu = false;
   return c;
 }
 

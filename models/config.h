@@ -44,6 +44,21 @@ struct ModelConfig {
   bool vlagd = false;  // broken in the original: an error here
   std::string video_level_classifier_model = "MoeModel";
 
+  // devel_models: NetFV (SPEC §3.2)
+  int64_t fv_cluster_size = 64;   // K (audio: K div 2)
+  int64_t fv_hidden_size = 2048;  // H
+  bool fv_relu = true;
+  bool fv_couple_weights = true;  // centres = fv_coupling_factor * cluster_weights (no variable)
+  double fv_coupling_factor = 0.01;
+
+  // devel_models: gated / soft DBoF (SPEC §3.3)
+  int64_t dbof_cluster_size = 8192;  // K (audio: K div 8)
+  int64_t dbof_hidden_size = 1024;   // H
+  bool dbof_add_batch_norm = true;
+  bool dbof_relu = true;
+  bool fc_dimred = true;          // the hidden layer (else the head reads the pooled descriptor)
+  bool softdbof_maxpool = false;  // soft-DBoF streams also emit the L2-normalized max-pool
+
   // video_level_models: MoE head
   int64_t moe_num_mixtures = 2;
   double moe_l2 = 1e-8;
@@ -70,5 +85,11 @@ void validate(const ModelConfig& c);
 // NetVLAD1 (K 256, H 1024) and NetVLAD2 (K 192, H 992), rgb+audio frames, 300 iterations, no relu,
 // gating, MoE with prob gating, moe_l2 1e-6.
 ModelConfig netvlad_config(int64_t cluster_size, int64_t hidden_size);
+// FVNet (K 96, H 1540): the same frame flags, NetFVModelLF with fv_relu and fv_couple_weights off,
+// gating, MoE with prob gating, moe_l2 1e-6.
+ModelConfig fvnet_config(int64_t cluster_size, int64_t hidden_size);
+// DBoF1/2/3 (K 4096/6144/3684, H 1024/1536/920): GatedDbofModelLF, dbof_relu off, MoE without prob
+// gating, moe_l2 1e-6.
+ModelConfig dbof_config(int64_t cluster_size, int64_t hidden_size);
 
 }  // namespace y8m::models

@@ -38,43 +38,26 @@
 #pragma once
 #include "models/models_layer.h"
 
-#include "models/heads.h"
-#include "models/sampling.h"
-#include "models/video_model.h"
+#include "models/frame_skeleton.h"
 #include "models/vlad.h"
 
 #include <memory>
-#include <optional>
 
 namespace y8m::models {
 
-class NetVLADModelLF : public VideoModel {
+class NetVLADModelLF : public PooledFrameModel {
  public:
   NetVLADModelLF(const ModelConfig& config, Initializer& init);
-
-  // inputs [B, T, F0+F1], num_frames host [B] -> probabilities [B, V]. Draws from `sampling` as
-  // models/sampling.h describes (once per call).
-  Tensor forward(const Tensor& inputs, const Tensor& num_frames_host,
-                 engine::Generator& sampling) override;
-  Tensor regularization_loss() override;
-  bool frame_level() const override { return true; }
-  bool samples_frames() const override { return true; }
-
-  const SamplingOptions& sampling_options() const { return sampling_; }
   // The pooled descriptor width F0·K + F1·(K div 2) (278,528 for NetVLAD1).
   int64_t descriptor_size() const {
     return video_vlad_->output_size() + audio_vlad_->output_size();
   }
 
+ protected:
+  Tensor pool(const std::vector<Tensor>& z, int64_t batch) override;
+
  private:
-  SamplingOptions sampling_;
-  bool relu_;
-  std::shared_ptr<BatchNorm> input_bn_;
   std::shared_ptr<NetVLAD> video_vlad_, audio_vlad_;
-  Tensor hidden1_weights_, hidden1_biases_;
-  std::shared_ptr<BatchNorm> hidden1_bn_;
-  std::optional<ContextGating> gating_;
-  std::unique_ptr<Head> head_;
 };
 
 }  // namespace y8m::models

@@ -1,6 +1,8 @@
 #include "models/zoo.h"
 
 #include "models/baseline_models.h"
+#include "models/dbof.h"
+#include "models/netfv.h"
 #include "models/netvlad.h"
 
 #include <fmt/ranges.h>
@@ -23,6 +25,15 @@ Factory factory() {
 const std::vector<std::pair<std::string, Factory>>& registry() {
   static const std::vector<std::pair<std::string, Factory>> r = {
       {"NetVLADModelLF", factory<NetVLADModelLF>()},
+      {"NetFVModelLF", factory<NetFVModelLF>()},
+      {"GatedDbofModelLF",
+       [](const ModelConfig& c, Initializer& init) {
+         return std::make_shared<DbofModelLF>(c, init, /*gated_video=*/true);
+       }},
+      {"SoftDbofModelLF",
+       [](const ModelConfig& c, Initializer& init) {
+         return std::make_shared<DbofModelLF>(c, init, /*gated_video=*/false);
+       }},
       {"FrameLevelLogisticModel", factory<FrameLevelLogisticModel>()},
       {"LogisticModel", factory<LogisticModel>()},
       {"MoeModel", factory<MoeModel>()},

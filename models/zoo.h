@@ -33,8 +33,8 @@ struct CreateOptions {
   bool skip_random_init = false;
 };
 
-// The model classes create_model knows: NetVLADModelLF, FrameLevelLogisticModel, LogisticModel,
-// MoeModel.
+// The model classes create_model knows: NetVLADModelLF, NetFVModelLF, GatedDbofModelLF,
+// SoftDbofModelLF, FrameLevelLogisticModel, LogisticModel, MoeModel.
 std::vector<std::string> known_models();
 
 // Builds config.model with parameters on `device`, initialized from engine::Generator(init_seed, 0)

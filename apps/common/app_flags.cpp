@@ -25,7 +25,8 @@ std::string join_ints(const std::vector<int64_t>& v) {
 // Model flags (frame_level_models, devel_models, video_level_models, model_utils; SPEC §5). Their
 // names are the ModelConfig keys.
 ABSL_FLAG(std::string, model, kDefaults.model,
-          "model class: NetVLADModelLF, FrameLevelLogisticModel, LogisticModel, MoeModel");
+          "model class: NetVLADModelLF, NetFVModelLF, GatedDbofModelLF, SoftDbofModelLF, "
+          "FrameLevelLogisticModel, LogisticModel, MoeModel");
 ABSL_FLAG(std::string, feature_names, join(kDefaults.feature_names),
           "comma-separated feature names");
 ABSL_FLAG(std::string, feature_sizes, join_ints(kDefaults.feature_sizes),
@@ -53,6 +54,24 @@ ABSL_FLAG(bool, lightvlad, kDefaults.lightvlad, "NetRVLAD (no cluster centres)")
 ABSL_FLAG(bool, vlagd, kDefaults.vlagd, "NetVLAGD (broken in the original; an error)");
 ABSL_FLAG(std::string, video_level_classifier_model, kDefaults.video_level_classifier_model,
           "classifier head");
+ABSL_FLAG(int64_t, fv_cluster_size, kDefaults.fv_cluster_size, "NetFV clusters K (audio: K div 2)");
+ABSL_FLAG(int64_t, fv_hidden_size, kDefaults.fv_hidden_size, "NetFV hidden width H");
+ABSL_FLAG(bool, fv_relu, kDefaults.fv_relu,
+          "NetFV hidden layer: BN + relu6 (true) or a plain bias (false)");
+ABSL_FLAG(bool, fv_couple_weights, kDefaults.fv_couple_weights,
+          "NetFV centres tied to the assignment weights (times --fv_coupling_factor)");
+ABSL_FLAG(double, fv_coupling_factor, kDefaults.fv_coupling_factor, "NetFV coupling factor");
+ABSL_FLAG(int64_t, dbof_cluster_size, kDefaults.dbof_cluster_size,
+          "DBoF clusters K (audio: K div 8)");
+ABSL_FLAG(int64_t, dbof_hidden_size, kDefaults.dbof_hidden_size, "DBoF hidden width H");
+ABSL_FLAG(bool, dbof_add_batch_norm, kDefaults.dbof_add_batch_norm,
+          "DBoF batch norms (must be true: the original's no-BN branch cannot run)");
+ABSL_FLAG(bool, dbof_relu, kDefaults.dbof_relu,
+          "DBoF hidden layer: BN + relu6 (true) or a plain bias (false)");
+ABSL_FLAG(bool, fc_dimred, kDefaults.fc_dimred,
+          "DBoF hidden layer (else the head reads the pooling)");
+ABSL_FLAG(bool, softdbof_maxpool, kDefaults.softdbof_maxpool,
+          "soft-DBoF streams add the L2-normalized max-pool of the assignments");
 ABSL_FLAG(int64_t, moe_num_mixtures, kDefaults.moe_num_mixtures, "experts per class");
 ABSL_FLAG(double, moe_l2, kDefaults.moe_l2, "L2 scale on the MoE weights");
 ABSL_FLAG(int64_t, moe_low_rank_gating, kDefaults.moe_low_rank_gating,
@@ -71,6 +90,14 @@ ABSL_FLAG(int64_t, gatednetvlad_dimred, 1024, "unused (original flag)");
 ABSL_FLAG(int64_t, hidden_size, 1024, "unused (original flag)");
 ABSL_FLAG(int64_t, netvlad_hidden_size_video, 1024, "unused (original flag)");
 ABSL_FLAG(int64_t, netvlad_hidden_size_audio, 64, "unused (original flag)");
+ABSL_FLAG(int64_t, lstm_cells, 1024,
+          "unused (original flag; the RNN models are not in the zoo yet)");
+ABSL_FLAG(int64_t, lstm_layers, 2, "unused (original flag; the RNN models are not in the zoo yet)");
+ABSL_FLAG(bool, frame_shuffle, false,
+          "unused (original flag; the RNN models are not in the zoo yet)");
+ABSL_FLAG(std::string, dbof_pooling_method, "max", "unused (original flag of DbofModel)");
+ABSL_FLAG(int64_t, dbof_var_features, 0, "unused (original flag)");
+ABSL_FLAG(std::string, dbof_activation, "relu", "unused (original flag)");
 ABSL_FLAG(int64_t, num_gpu, 1, "GPUs (towers); y8m trains on one device (--device)");
 ABSL_FLAG(bool, log_device_placement, false, "unused (TensorFlow option)");
 

@@ -65,6 +65,32 @@ inline std::vector<Variant> zoo_variants() {
     v.push_back({"NetVLAD_sample_all", c});
   }
   {
+    models::ModelConfig c = small_netvlad();
+    c.model = "NetFVModelLF";
+    c.fv_cluster_size = 4;
+    c.fv_hidden_size = 8;
+    c.fv_relu = false;
+    c.fv_couple_weights = false;
+    v.push_back({"NetFV_final", c});
+    c.fv_relu = true;
+    c.fv_couple_weights = true;
+    c.gating = false;
+    v.push_back({"NetFV_relu_coupled_nogating", c});
+  }
+  {
+    models::ModelConfig c = small_netvlad();
+    c.model = "GatedDbofModelLF";
+    c.dbof_cluster_size = 16;
+    c.dbof_hidden_size = 8;
+    c.dbof_relu = false;
+    c.moe_prob_gating = false;
+    v.push_back({"GatedDbof_final", c});
+    c.model = "SoftDbofModelLF";
+    c.softdbof_maxpool = true;
+    c.fc_dimred = false;
+    v.push_back({"SoftDbof_maxpool_nodimred", c});
+  }
+  {
     models::ModelConfig c;
     c.model = "FrameLevelLogisticModel";
     c.feature_names = {"rgb", "audio"};

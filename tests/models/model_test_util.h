@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/rng.h"
 #include "engine/tensor.h"
+#include "models/video_model.h"
 
 #include "tests/common/test_util.h"
 
@@ -66,6 +67,38 @@ inline std::vector<std::string> names(const autograd::NamedTensors& nt) {
   std::vector<std::string> out;
   for (const auto& kv : nt) out.push_back(kv.first);
   return out;
+}
+
+// Gives every parameter of `m` values in [-0.9, 0.9) (a different seed per tensor) so that BN
+// betas/gammas and biases are exercised.
+inline void randomize(autograd::Module& m, uint64_t seed) {
+  for (auto& kv : m.named_parameters())
+    kv.second.copy_from(uniform(kv.second.shape(), seed++, -0.9, 0.9));
+}
+
+// Elements of every parameter and buffer (SPEC §0.3 counts include BN moving statistics).
+inline int64_t count_elements(const autograd::Module& m) {
+  int64_t n = 0;
+  for (const auto& kv : m.named_parameters()) n += kv.second.numel();
+  for (const auto& kv : m.named_buffers()) n += kv.second.numel();
+  return n;
+}
+
+// A frame-level model on frames x / counts n with fixed samples (generator seed 5): the output is
+// [B, classes] probabilities strictly inside (0, 1), and every parameter passes a gradient check.
+inline void expect_probabilities_and_gradients(models::VideoModel& m, const Tensor& x,
+                                               const std::vector<int32_t>& n, int64_t classes) {
+  auto run = [&] {
+    engine::Generator g(5);  // the same samples for every finite difference
+    return m.forward(x, num_frames(n), g);
+  };
+  const Tensor p = run();
+  EXPECT_EQ(p.shape(), (Shape{x.size(0), classes}));
+  for (double v : p.to_vector<double>()) {
+    EXPECT_GT(v, 0.0);
+    EXPECT_LT(v, 1.0);
+  }
+  expect_gradcheck(m, run);
 }
 
 // Runs f, expecting a y8m::Error whose message contains every string of `parts`.

@@ -15,18 +15,15 @@
 namespace y8m::models {
 namespace {
 
+using testing::count_elements;
 using testing::expect_error;
 using testing::expect_gradcheck;
+using testing::expect_probabilities_and_gradients;
 using testing::frames;
 using testing::names;
 using testing::num_frames;
+using testing::randomize;
 using testing::uniform;
-
-// Gives every parameter non-trivial values so that BN betas/gammas and biases are exercised.
-void randomize(autograd::Module& m, uint64_t seed) {
-  for (auto& kv : m.named_parameters())
-    kv.second.copy_from(uniform(kv.second.shape(), seed++, -0.9, 0.9));
-}
 
 TEST(NetVLADPooling, NamesShapesAndGradcheck) {
   for (bool light : {false, true}) {
@@ -109,19 +106,7 @@ TEST(NetVLADModelLF, GradcheckOfTinyModelUnderEveryFlag) {
     fc.set(c);
     auto m = tiny_model(c);
     randomize(*m, 200);
-    const Tensor p = [&] {
-      engine::Generator g(5);
-      return m->forward(x, num_frames(n), g);
-    }();
-    EXPECT_EQ(p.shape(), (Shape{3, 3}));
-    for (double v : p.to_vector<double>()) {
-      EXPECT_GT(v, 0.0);
-      EXPECT_LT(v, 1.0);
-    }
-    expect_gradcheck(*m, [&] {
-      engine::Generator g(5);  // the same samples for every finite difference
-      return m->forward(x, num_frames(n), g);
-    });
+    expect_probabilities_and_gradients(*m, x, n, 3);
   }
 }
 
@@ -161,13 +146,6 @@ TEST(NetVLADModelLF, VariableNamesOfTheFinalConfig) {
   const auto relu_names = names(tiny_model(c)->named_parameters());
   EXPECT_EQ(std::count(relu_names.begin(), relu_names.end(), "hidden1_bn/gamma"), 1);
   EXPECT_EQ(std::count(relu_names.begin(), relu_names.end(), "hidden1_biases"), 0);
-}
-
-int64_t count_elements(const autograd::Module& m) {
-  int64_t n = 0;
-  for (const auto& kv : m.named_parameters()) n += kv.second.numel();
-  for (const auto& kv : m.named_buffers()) n += kv.second.numel();
-  return n;
 }
 
 // SPEC §0.3: parameters including BN moving statistics (built without filling 1.2 GB).

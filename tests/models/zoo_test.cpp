@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cmath>
 
 namespace y8m::models {
@@ -75,20 +77,28 @@ TEST(ModelConfig, DefaultsMissingKeysAndErrors) {
 TEST(Zoo, UnknownModelListsTheKnownOnes) {
   ModelConfig c;
   c.model = "NetVLADModel";
-  expect_error([&] { create_model(c, 0); },
-               {"unknown model 'NetVLADModel'", "NetVLADModelLF", "FrameLevelLogisticModel",
-                "LogisticModel", "MoeModel"});
-  EXPECT_EQ(known_models().size(), 4u);
+  expect_error(
+      [&] { create_model(c, 0); },
+      {"unknown model 'NetVLADModel'", "NetVLADModelLF", "NetFVModelLF", "GatedDbofModelLF",
+       "SoftDbofModelLF", "FrameLevelLogisticModel", "LogisticModel", "MoeModel"});
+  EXPECT_EQ(known_models().size(), 7u);
+  const std::set<std::string> frame_level = {"NetVLADModelLF", "NetFVModelLF", "GatedDbofModelLF",
+                                             "SoftDbofModelLF", "FrameLevelLogisticModel"};
   for (const std::string& name : known_models()) {
     ModelConfig k;
     k.model = name;
     if (name == "NetVLADModelLF") k = netvlad_config(4, 4);
+    if (name == "NetFVModelLF") k = fvnet_config(4, 4);
+    if (name == "GatedDbofModelLF" || name == "SoftDbofModelLF") {
+      k = dbof_config(8, 4);
+      k.model = name;
+    }
     CreateOptions o;
     o.skip_random_init = true;
     auto m = create_model(k, 0, Device::cpu(), o);
     EXPECT_EQ(m->name(), name);
     EXPECT_TRUE(m->is_training());
-    EXPECT_EQ(m->frame_level(), name == "NetVLADModelLF" || name == "FrameLevelLogisticModel");
+    EXPECT_EQ(m->frame_level(), frame_level.count(name) == 1) << name;
   }
 }
 
