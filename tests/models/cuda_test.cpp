@@ -1,6 +1,7 @@
 // CUDA vs CPU for whole models (skipped without a device): the same seed gives the same initial
-// weights on both backends, and a NetVLADModelLF with the real feature and class sizes gives the
-// same probabilities and parameter gradients for the same sampling generator.
+// weights on both backends, and NetVLADModelLF, NetFVModelLF and the DBoF models with the real
+// feature and class sizes give the same probabilities and parameter gradients for the same sampling
+// generator.
 #include "models/zoo.h"
 
 #include "autograd/variable.h"
@@ -51,9 +52,9 @@ TEST(ModelsCuda, InitializationMatchesCpu) {
   }
 }
 
-TEST(ModelsCuda, NetVLADForwardAndGradientsMatchCpu) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
-  const ModelConfig c = real_width_config();
+// The same weights on both devices: predictions and every parameter gradient agree, in training
+// and evaluation mode.
+void check_forward_and_gradients(const ModelConfig& c) {
   auto cpu = create_model(c, 7, Device::cpu());
   auto gpu = create_model(c, 7, Device::cuda(0));
   // Same weights on both (copy the CPU ones so only the forward/backward is compared).
@@ -80,6 +81,22 @@ TEST(ModelsCuda, NetVLADForwardAndGradientsMatchCpu) {
       ASSERT_TRUE(a.defined() && b.defined()) << gcpu[i].first;
       expect_close(a, b, 1e-4, 1e-3, gcpu[i].first);
     }
+  }
+}
+
+// Real widths (1024 + 128 features, 3862 classes, 300 samples), small K and H.
+std::vector<ModelConfig> pooling_models() {
+  ModelConfig soft = dbof_config(64, 32);
+  soft.model = "SoftDbofModelLF";
+  soft.softdbof_maxpool = true;
+  return {real_width_config(), fvnet_config(8, 32), dbof_config(64, 32), soft};
+}
+
+TEST(ModelsCuda, PoolingModelsForwardAndGradientsMatchCpu) {
+  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  for (const ModelConfig& c : pooling_models()) {
+    SCOPED_TRACE(c.model);
+    check_forward_and_gradients(c);
   }
 }
 
