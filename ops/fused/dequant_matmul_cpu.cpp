@@ -5,6 +5,7 @@
 // its own threads).
 #include "engine/parallel.h"
 #include "ops/fused/dequant_matmul_kernels.h"
+#include "ops/matmul/matmul_kernels.h"
 
 #include <cblas.h>
 
@@ -20,6 +21,7 @@ constexpr int64_t kChunkElems = int64_t(1) << 20;  // dequantized elements per c
 // Row-major C = op(A)·op(B) with alpha = 1; the op entry has checked that the sizes fit blasint.
 void gemm(bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
           int64_t ldb, float beta, float* c, int64_t ldc) {
+  configure_blas();
   cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
               static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a, static_cast<blasint>(lda),
               b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
@@ -27,6 +29,7 @@ void gemm(bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
 
 void gemm(bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
           int64_t ldb, double beta, double* c, int64_t ldc) {
+  configure_blas();
   cblas_dgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
               static_cast<blasint>(n), static_cast<blasint>(k), 1.0, a, static_cast<blasint>(lda),
               b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));

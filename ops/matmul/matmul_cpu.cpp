@@ -4,7 +4,31 @@
 
 #include <cblas.h>
 
+#include <cstdlib>
+#include <mutex>
+
+// OpenBLAS entry points outside cblas.h, weak so that another BLAS still links (they are then
+// null).
+extern "C" {
+void openblas_read_env(void) __attribute__((weak));
+int blas_thread_shutdown_(void) __attribute__((weak));
+int blas_thread_init(void) __attribute__((weak));
+}
+
 namespace y8m::ops::cpu {
+
+void configure_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (openblas_read_env == nullptr || blas_thread_shutdown_ == nullptr ||
+        blas_thread_init == nullptr || std::getenv("OPENBLAS_THREAD_TIMEOUT") != nullptr)
+      return;
+    ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
+    openblas_read_env();  // OpenBLAS read its environment when it was loaded: read it again
+    blas_thread_shutdown_();
+    blas_thread_init();
+  });
+}
 
 namespace {
 
@@ -30,6 +54,7 @@ void gemm_one(const GemmShape& g, const double* a, const double* b, double* c) {
 template <class T>
 void gemm(const GemmShape& g, const T* a, const T* b, T* c) {
   if (g.batch == 0 || g.m == 0 || g.n == 0) return;
+  configure_blas();
   if (g.k ==
       0) {  // empty sum: C = 0 (BLAS would also accept it, but lda >= 1 rules get in the way)
     for (int64_t i = 0; i < g.batch; ++i)

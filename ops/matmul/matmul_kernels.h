@@ -25,6 +25,12 @@ struct GemmShape {
 };
 
 namespace cpu {
+// Called before the first BLAS call (idempotent, thread-safe). OpenBLAS's idle worker threads spin
+// on sched_yield for 2^28 cycles after every call before they sleep; on a 2-core machine that took
+// ~20 % of the CPU from the reader and the element-wise ops (NetVLAD quickstart training: ~330
+// examples/s, ~410 without). Unless OPENBLAS_THREAD_TIMEOUT is set, this sets OpenBLAS's shortest
+// timeout (2^4 cycles) and restarts its thread pool; with another BLAS it does nothing.
+void configure_blas();
 // OpenBLAS sgemm/dgemm, one call per batch entry (never inside parallel_for: OpenBLAS threads
 // itself).
 template <class T>

@@ -11,7 +11,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <functional>
+#include <string>
 
 namespace y8m::testing {
 namespace {
@@ -125,6 +127,18 @@ TEST(Matmul, F64Cpu) {
 }
 
 using testing::expect_error;
+
+// The first CPU GEMM shortens OpenBLAS's idle-spin timeout (ops/matmul/matmul_kernels.h) unless the
+// user chose one: ctest does not set it, so after a matmul it is OpenBLAS's minimum.
+TEST(Matmul, CpuGemmSetsTheOpenBlasThreadTimeout) {
+  const char* before = std::getenv("OPENBLAS_THREAD_TIMEOUT");
+  const std::string user = before != nullptr ? before : "";
+  const Tensor a = Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2});
+  EXPECT_EQ(ops::matmul(a, a).to_vector<float>(), (std::vector<float>{7, 10, 15, 22}));
+  const char* after = std::getenv("OPENBLAS_THREAD_TIMEOUT");
+  ASSERT_NE(after, nullptr) << "OpenBLAS is the CPU BLAS of every supported build";
+  EXPECT_EQ(std::string(after), user.empty() ? "4" : user);
+}
 
 TEST(Matmul, Errors) {
   const Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
