@@ -130,6 +130,7 @@ const std::vector<Field>& fields() {
       field("dbof_relu", &ModelConfig::dbof_relu),
       field("fc_dimred", &ModelConfig::fc_dimred),
       field("softdbof_maxpool", &ModelConfig::softdbof_maxpool),
+      field("dbof_pooling_method", &ModelConfig::dbof_pooling_method),
       field("moe_num_mixtures", &ModelConfig::moe_num_mixtures),
       field("moe_l2", &ModelConfig::moe_l2),
       field("moe_low_rank_gating", &ModelConfig::moe_low_rank_gating),

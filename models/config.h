@@ -58,6 +58,7 @@ struct ModelConfig {
   bool dbof_relu = true;
   bool fc_dimred = true;          // the hidden layer (else the head reads the pooled descriptor)
   bool softdbof_maxpool = false;  // soft-DBoF streams also emit the L2-normalized max-pool
+  std::string dbof_pooling_method = "max";  // DbofModel: "max" or "average" over the frames
 
   // video_level_models: MoE head
   int64_t moe_num_mixtures = 2;

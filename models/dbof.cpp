@@ -80,4 +80,45 @@ Tensor DbofModelLF::pool(const std::vector<Tensor>& z, int64_t batch) {
   return ops::concat({video_dbof_->forward(z[0], batch), audio_dbof_->forward(z[1], batch)}, 1);
 }
 
+namespace {
+
+const ModelConfig& checked_google(const ModelConfig& c) {
+  validate(c);
+  Y8M_CHECK(c.dbof_add_batch_norm,
+            "DbofModel: --dbof_add_batch_norm=false cannot be built: the original's no-BN branch "
+            "passes a tensor as an initializer (SPEC §16.11)");
+  Y8M_CHECK(c.dbof_pooling_method == "max" || c.dbof_pooling_method == "average",
+            "DbofModel: --dbof_pooling_method must be max or average, got '{}'",
+            c.dbof_pooling_method);
+  Y8M_CHECK(c.dbof_cluster_size >= 1 && c.dbof_hidden_size >= 1,
+            "DbofModel: --dbof_cluster_size ({}) and --dbof_hidden_size ({}) must be positive",
+            c.dbof_cluster_size, c.dbof_hidden_size);
+  Y8M_CHECK(!c.sample_all || c.iterations == c.max_frames,
+            "DbofModel: --sample_all needs --iterations ({}) == max_frames ({})", c.iterations,
+            c.max_frames);
+  return c;
+}
+
+}  // namespace
+
+DbofModel::DbofModel(const ModelConfig& config, Initializer& init)
+    : PooledFrameModel(checked_google(config)),
+      average_(this->config().dbof_pooling_method == "average") {
+  const ModelConfig& c = this->config();
+  const int64_t f = c.total_feature_size(), k = c.dbof_cluster_size;
+  build_streams(init, /*split=*/false);
+  cluster_weights_ = add_parameter("cluster_weights",
+                                   init.normal({f, k}, 1.0 / std::sqrt(static_cast<double>(f))));
+  cluster_bn_ = add_module("cluster_bn", std::make_shared<BatchNorm>(init, k));
+  build_top(init, {k, true, c.dbof_hidden_size, k, /*relu=*/true, false});
+}
+
+Tensor DbofModel::pool(const std::vector<Tensor>& z, int64_t batch) {
+  const int64_t k = cluster_weights_.size(1);
+  const Tensor a =
+      ops::reshape(ops::relu6(cluster_bn_->forward(ops::matmul(z[0], cluster_weights_))),
+                   {batch, z[0].size(0) / batch, k});
+  return average_ ? ops::mean(a, 1) : ops::max(a, 1);
+}
+
 }  // namespace y8m::models

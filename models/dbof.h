@@ -19,6 +19,13 @@
 //   SoftDBoF:  out = l2norm(Σ_s A), followed by l2norm(max_s A) with --softdbof_maxpool
 // Variables in creation order: cluster_weights, cluster_bn/..., then (gated) dim_red,
 // cluster_weights_2, cluster_bn_2/... Built from existing ops.
+//
+// DbofModel (Google's baseline, SPEC §3.6; runme commands only), one stream over all features:
+//   Z = BN_{input_bn}(sampled frames) [B*S, ΣF]
+//   A = relu6(BN_{cluster_bn}(Z · Wc)),  Wc "cluster_weights" [ΣF, K] ~ N(0, 1/sqrt(ΣF))
+//   D = max_s A (--dbof_pooling_method=max) or mean_s A (average)     [B, K]
+//   h = relu6(BN_{hidden1_bn}(D · W1)),  W1 "hidden1_weights" [K, H] ~ N(0, 1/sqrt(K))
+//   p = Head(h)   (the original crashes with MoeModel, SPEC §16.10; here every head works)
 #pragma once
 #include "models/models_layer.h"
 
@@ -56,6 +63,19 @@ class DbofModelLF : public PooledFrameModel {
 
  private:
   std::shared_ptr<DBoF> video_dbof_, audio_dbof_;
+};
+
+class DbofModel : public PooledFrameModel {
+ public:
+  DbofModel(const ModelConfig& config, Initializer& init);
+
+ protected:
+  Tensor pool(const std::vector<Tensor>& z, int64_t batch) override;
+
+ private:
+  Tensor cluster_weights_;
+  std::shared_ptr<BatchNorm> cluster_bn_;
+  bool average_ = false;
 };
 
 }  // namespace y8m::models

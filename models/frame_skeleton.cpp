@@ -25,8 +25,8 @@ void check_two_stream_model(const ModelConfig& c, bool add_batch_norm, const cha
             c.max_frames);
 }
 
-FrameStreams::FrameStreams(Scope& owner, Initializer& init, const ModelConfig& c)
-    : sizes_(c.feature_sizes) {
+FrameStreams::FrameStreams(Scope& owner, Initializer& init, const ModelConfig& c, bool split)
+    : sizes_(split ? c.feature_sizes : std::vector<int64_t>{c.total_feature_size()}) {
   sampling_.num_samples = c.iterations;
   sampling_.sample_random_frames = c.sample_random_frames;
   sampling_.sample_all = c.sample_all;
@@ -38,7 +38,8 @@ std::vector<Tensor> FrameStreams::forward(const Tensor& inputs, const Tensor& nu
                                           engine::Generator& sampling) const {
   const int64_t b = inputs.size(0), f = inputs.size(2), s = sampling_.num_samples;
   Tensor z = ops::reshape(sample_frames(inputs, num_frames_host, sampling_, sampling), {b * s, f});
-  return ops::split(input_bn_->forward(z), sizes_, 1);
+  z = input_bn_->forward(z);
+  return sizes_.size() == 1 ? std::vector<Tensor>{z} : ops::split(z, sizes_, 1);
 }
 
 HiddenLayer::HiddenLayer(Scope& owner, Initializer& init, int64_t in, int64_t hidden,

@@ -31,9 +31,10 @@ void check_two_stream_model(const ModelConfig& c, bool add_batch_norm, const cha
 // Steps 1-3: the sampled frames of each video through the input batch norm, split per stream.
 class FrameStreams {
  public:
-  // Registers "input_bn" into `owner`.
-  FrameStreams(Scope& owner, Initializer& init, const ModelConfig& c);
-  // inputs [B, T, ΣF] -> {Zv [B*S, F0], Za [B*S, F1]}. Draws from `sampling` once per call.
+  // Registers "input_bn" into `owner`. split = false keeps the features together (one stream).
+  FrameStreams(Scope& owner, Initializer& init, const ModelConfig& c, bool split = true);
+  // inputs [B, T, ΣF] -> {Zv [B*S, F0], Za [B*S, F1]} (or {Z [B*S, ΣF]}). Draws from `sampling`
+  // once per call.
   std::vector<Tensor> forward(const Tensor& inputs, const Tensor& num_frames_host,
                               engine::Generator& sampling) const;
   const SamplingOptions& sampling_options() const { return sampling_; }
@@ -72,7 +73,9 @@ class PooledFrameModel : public VideoModel {
 
  protected:
   explicit PooledFrameModel(const ModelConfig& config) : VideoModel(config) {}
-  void build_streams(Initializer& init) { streams_.emplace(*this, init, config()); }
+  void build_streams(Initializer& init, bool split = true) {
+    streams_.emplace(*this, init, config(), split);
+  }
   struct Top {
     int64_t descriptor = 0;    // width of the pooled descriptor D
     bool hidden = true;        // the hidden layer (else the head reads D)

@@ -34,6 +34,7 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
        [](const ModelConfig& c, Initializer& init) {
          return std::make_shared<DbofModelLF>(c, init, /*gated_video=*/false);
        }},
+      {"DbofModel", factory<DbofModel>()},
       {"FrameLevelLogisticModel", factory<FrameLevelLogisticModel>()},
       {"LogisticModel", factory<LogisticModel>()},
       {"MoeModel", factory<MoeModel>()},

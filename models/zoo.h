@@ -34,7 +34,7 @@ struct CreateOptions {
 };
 
 // The model classes create_model knows: NetVLADModelLF, NetFVModelLF, GatedDbofModelLF,
-// SoftDbofModelLF, FrameLevelLogisticModel, LogisticModel, MoeModel.
+// SoftDbofModelLF, DbofModel, FrameLevelLogisticModel, LogisticModel, MoeModel.
 std::vector<std::string> known_models();
 
 // Builds config.model with parameters on `device`, initialized from engine::Generator(init_seed, 0)

@@ -72,6 +72,8 @@ ABSL_FLAG(bool, fc_dimred, kDefaults.fc_dimred,
           "DBoF hidden layer (else the head reads the pooling)");
 ABSL_FLAG(bool, softdbof_maxpool, kDefaults.softdbof_maxpool,
           "soft-DBoF streams add the L2-normalized max-pool of the assignments");
+ABSL_FLAG(std::string, dbof_pooling_method, kDefaults.dbof_pooling_method,
+          "DbofModel pooling over the frames: max or average");
 ABSL_FLAG(int64_t, moe_num_mixtures, kDefaults.moe_num_mixtures, "experts per class");
 ABSL_FLAG(double, moe_l2, kDefaults.moe_l2, "L2 scale on the MoE weights");
 ABSL_FLAG(int64_t, moe_low_rank_gating, kDefaults.moe_low_rank_gating,
@@ -95,7 +97,6 @@ ABSL_FLAG(int64_t, lstm_cells, 1024,
 ABSL_FLAG(int64_t, lstm_layers, 2, "unused (original flag; the RNN models are not in the zoo yet)");
 ABSL_FLAG(bool, frame_shuffle, false,
           "unused (original flag; the RNN models are not in the zoo yet)");
-ABSL_FLAG(std::string, dbof_pooling_method, "max", "unused (original flag of DbofModel)");
 ABSL_FLAG(int64_t, dbof_var_features, 0, "unused (original flag)");
 ABSL_FLAG(std::string, dbof_activation, "relu", "unused (original flag)");
 ABSL_FLAG(int64_t, num_gpu, 1, "GPUs (towers); y8m trains on one device (--device)");

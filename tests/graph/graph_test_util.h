@@ -89,6 +89,9 @@ inline std::vector<Variant> zoo_variants() {
     c.softdbof_maxpool = true;
     c.fc_dimred = false;
     v.push_back({"SoftDbof_maxpool_nodimred", c});
+    c.model = "DbofModel";
+    c.dbof_pooling_method = "average";
+    v.push_back({"GoogleDbof_average", c});
   }
   {
     models::ModelConfig c;

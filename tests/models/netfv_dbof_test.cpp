@@ -1,6 +1,6 @@
-// models/netfv.h and models/dbof.h (SPEC §3.2–3.3): the poolings against loop-by-loop references
-// written from the SPEC's formulas, gradients of tiny models under every flag, variable names,
-// the parameter counts of SPEC §0.3 (FVNet, DBoF1/2/3) and configuration errors.
+// models/netfv.h and models/dbof.h (SPEC §3.2–3.3, §3.6): the poolings against loop-by-loop
+// references written from the SPEC's formulas, gradients of tiny models under every flag, variable
+// names, the parameter counts of SPEC §0.3 (FVNet, DBoF1/2/3) and configuration errors.
 #include "models/dbof.h"
 #include "models/netfv.h"
 
@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace y8m::models {
 namespace {
@@ -218,8 +219,75 @@ TEST(DBoFPooling, MatchesTheSpecFormulasAndGradcheck) {
   }
 }
 
+// DbofModel's pooling: relu6 of the batch-normed assignment logits, max or mean over the frames.
+TEST(DbofModel, PoolingIsMaxOrMeanOfTheClippedAssignments) {
+  for (const std::string method : {"max", "average"}) {
+    SCOPED_TRACE(method);
+    ModelConfig c = dbof_config(8, 4);
+    c.model = "DbofModel";
+    c.video_level_classifier_model = "LogisticModel";
+    c.dbof_pooling_method = method;
+    c.feature_sizes = {5, 3};
+    c.num_classes = 3;
+    c.max_frames = 4;
+    c.iterations = 4;
+    c.sample_all = true;  // every frame, in order: the pooled frames are known
+    CreateOptions o;
+    o.dtype = DType::f64;
+    auto m = create_model(c, 3, Device::cpu(), o);
+    randomize(*m, 90);
+    m->eval();  // moving statistics (mean 0, variance 1): BN is an affine map per cluster
+    const std::vector<int32_t> n = {4, 4};
+    const Tensor x = frames(2, 4, 8, n, 12);
+    const auto xv = x.to_vector<double>();
+    const auto w = m->named_parameters()[0].second.to_vector<double>();  // cluster_weights [8, 8]
+    ASSERT_EQ(m->named_parameters()[0].first, "cluster_weights");
+    // input_bn and cluster_bn in eval mode: gamma * v / sqrt(1 + 1e-3) + beta.
+    std::map<std::string, std::vector<double>> p;
+    for (const auto& kv : m->named_parameters()) p[kv.first] = kv.second.to_vector<double>();
+    const double inv = 1.0 / std::sqrt(1.0 + 1e-3);
+    std::vector<double> want(2 * 8, method == "max" ? -1e300 : 0.0);
+    for (int b = 0; b < 2; ++b)
+      for (int t = 0; t < 4; ++t)
+        for (int k = 0; k < 8; ++k) {
+          double logit = 0;
+          for (int f = 0; f < 8; ++f) {
+            const double z =
+                p["input_bn/gamma"][f] * xv[(b * 4 + t) * 8 + f] * inv + p["input_bn/beta"][f];
+            logit += z * w[f * 8 + k];
+          }
+          const double a = std::clamp(
+              p["cluster_bn/gamma"][k] * logit * inv + p["cluster_bn/beta"][k], 0.0, 6.0);
+          double& out = want[b * 8 + k];
+          out = method == "max" ? std::max(out, a) : out + a / 4;
+        }
+    // The hidden layer then sees D: compare D through hidden1 (BN in eval mode, relu6).
+    const auto w1 = p["hidden1_weights"];
+    std::vector<double> h(2 * 4, 0.0);
+    for (int b = 0; b < 2; ++b)
+      for (int j = 0; j < 4; ++j) {
+        double s = 0;
+        for (int k = 0; k < 8; ++k) s += want[b * 8 + k] * w1[k * 4 + j];
+        h[b * 4 + j] =
+            std::clamp(p["hidden1_bn/gamma"][j] * s * inv + p["hidden1_bn/beta"][j], 0.0, 6.0);
+      }
+    // Logistic head: sigmoid(h · W + b).
+    const auto hw = p["fully_connected/weights"], hb = p["fully_connected/biases"];
+    std::vector<double> probs;
+    for (int b = 0; b < 2; ++b)
+      for (int v = 0; v < 3; ++v) {
+        double s = hb[v];
+        for (int j = 0; j < 4; ++j) s += h[b * 4 + j] * hw[j * 3 + v];
+        probs.push_back(1.0 / (1.0 + std::exp(-s)));
+      }
+    engine::Generator g(1);
+    expect_near_all(m->forward(x, num_frames(n), g).to_vector<double>(), probs);
+  }
+}
+
 ModelConfig tiny(const std::string& model) {
   ModelConfig c = model == "NetFVModelLF" ? fvnet_config(4, 4) : dbof_config(8, 4);
+  if (model == "DbofModel") c.video_level_classifier_model = "LogisticModel";  // as the original
   c.model = model;
   c.feature_sizes = {5, 3};
   c.num_classes = 3;
@@ -263,6 +331,12 @@ std::vector<FlagCase> flag_cases() {
          c.fc_dimred = false;
          c.iterations = 4;
          c.sample_all = true;
+       }},
+      {"google_dbof_max_logistic", "DbofModel", [](ModelConfig&) {}},
+      {"google_dbof_average_moe", "DbofModel",
+       [](ModelConfig& c) {
+         c.dbof_pooling_method = "average";
+         c.video_level_classifier_model = "MoeModel";
        }},
       {"soft_dbof_maxpool_logistic", "SoftDbofModelLF",
        [](ModelConfig& c) {
@@ -327,6 +401,12 @@ TEST(FVAndDBoFModels, VariableNamesOfTheFinalConfigs) {
                       "video_DBOF/cluster_bn_2/beta", "video_DBOF/cluster_bn_2/gamma",
                       "video_DBOF/cluster_weights", "video_DBOF/cluster_weights_2",
                       "video_DBOF/dim_red"}));
+  std::vector<std::string> google = names(tiny_model(tiny("DbofModel"))->named_parameters());
+  std::sort(google.begin(), google.end());
+  EXPECT_EQ(google, (std::vector<std::string>{
+                        "cluster_bn/beta", "cluster_bn/gamma", "cluster_weights",
+                        "fully_connected/biases", "fully_connected/weights", "hidden1_bn/beta",
+                        "hidden1_bn/gamma", "hidden1_weights", "input_bn/beta", "input_bn/gamma"}));
   // --gating does not reach the DBoF models (SPEC §3.3).
   ModelConfig c = tiny("GatedDbofModelLF");
   c.gating = true;
@@ -372,6 +452,13 @@ TEST(FVAndDBoFModels, UnsupportedFlagsAreClearErrors) {
   c.feature_names = {"rgb"};
   c.feature_sizes = {8};
   expect_error([&] { tiny_model(c); }, {"GatedDbofModelLF", "two feature streams"});
+  c = tiny("DbofModel");
+  c.dbof_pooling_method = "median";
+  expect_error([&] { tiny_model(c); },
+               {"DbofModel", "--dbof_pooling_method must be max or average"});
+  c = tiny("DbofModel");
+  c.dbof_add_batch_norm = false;
+  expect_error([&] { tiny_model(c); }, {"DbofModel", "dbof_add_batch_norm"});
   c = tiny("NetFVModelLF");
   c.sample_all = true;
   expect_error([&] { tiny_model(c); }, {"NetFVModelLF", "--sample_all needs --iterations"});

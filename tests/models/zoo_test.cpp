@@ -80,16 +80,17 @@ TEST(Zoo, UnknownModelListsTheKnownOnes) {
   expect_error(
       [&] { create_model(c, 0); },
       {"unknown model 'NetVLADModel'", "NetVLADModelLF", "NetFVModelLF", "GatedDbofModelLF",
-       "SoftDbofModelLF", "FrameLevelLogisticModel", "LogisticModel", "MoeModel"});
-  EXPECT_EQ(known_models().size(), 7u);
-  const std::set<std::string> frame_level = {"NetVLADModelLF", "NetFVModelLF", "GatedDbofModelLF",
-                                             "SoftDbofModelLF", "FrameLevelLogisticModel"};
+       "SoftDbofModelLF", "DbofModel", "FrameLevelLogisticModel", "LogisticModel", "MoeModel"});
+  EXPECT_EQ(known_models().size(), 8u);
+  const std::set<std::string> frame_level = {"NetVLADModelLF",   "NetFVModelLF",
+                                             "GatedDbofModelLF", "SoftDbofModelLF",
+                                             "DbofModel",        "FrameLevelLogisticModel"};
   for (const std::string& name : known_models()) {
     ModelConfig k;
     k.model = name;
     if (name == "NetVLADModelLF") k = netvlad_config(4, 4);
     if (name == "NetFVModelLF") k = fvnet_config(4, 4);
-    if (name == "GatedDbofModelLF" || name == "SoftDbofModelLF") {
+    if (name == "GatedDbofModelLF" || name == "SoftDbofModelLF" || name == "DbofModel") {
       k = dbof_config(8, 4);
       k.model = name;
     }
