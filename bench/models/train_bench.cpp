@@ -1,6 +1,7 @@
-// Training throughput of NetVLADModelLF (examples/s), one full step: frame preparation, forward,
-// cross-entropy + regularization, backward, clipped Adam. CPU: the quickstart config (K 16, H 256,
-// S 30, batch 64); CUDA: the full NetVLAD1 config (K 256, H 1024, S 300, batch 160, 3862 classes).
+// Training throughput (examples/s), one full step: frame preparation, forward, cross-entropy +
+// regularization, backward, clipped Adam. CPU: quickstart-sized NetVLAD (K 16, H 256), NetFV (K 16,
+// H 256) and gated DBoF (K 512, H 256), S 30, batch 64; CUDA: the full configs of SPEC §0.3 at
+// their batch sizes (NetVLAD1 160, FVNet 80, DBoF1 80; S 300, 3862 classes).
 #include "autograd/optim.h"
 #include "bench/bench_util.h"
 #include "engine/rng.h"
@@ -50,9 +51,18 @@ struct Step {
   }
 };
 
-void BM_TrainStepCpuQuickstart(benchmark::State& state) {
-  models::ModelConfig c = models::netvlad_config(16, 256);
+// arg: 0 NetVLADModelLF, 1 NetFVModelLF, 2 GatedDbofModelLF.
+models::ModelConfig quickstart_config(int64_t which) {
+  models::ModelConfig c = which == 0   ? models::netvlad_config(16, 256)
+                          : which == 1 ? models::fvnet_config(16, 256)
+                                       : models::dbof_config(512, 256);
   c.iterations = 30;
+  return c;
+}
+
+void BM_TrainStepCpuQuickstart(benchmark::State& state) {
+  const models::ModelConfig c = quickstart_config(state.range(0));
+  state.SetLabel(c.model);
   const int64_t B = 64;
   Step s(c, B, Device::cpu());
   s.run();
@@ -60,17 +70,32 @@ void BM_TrainStepCpuQuickstart(benchmark::State& state) {
   state.counters["examples/s"] =
       benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_TrainStepCpuQuickstart)->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(3.0);
+BENCHMARK(BM_TrainStepCpuQuickstart)
+    ->ArgName("model")
+    ->DenseRange(0, 2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0);
 
-void BM_TrainStepCudaNetVLAD1(benchmark::State& state) {
+// arg: 0 NetVLAD1 (batch 160), 1 FVNet (80), 2 DBoF1 (80).
+void BM_TrainStepCudaFullConfig(benchmark::State& state) {
   if (bench::skip_without_cuda(state)) return;
-  const models::ModelConfig c = models::netvlad_config(256, 1024);
-  const int64_t B = 160;
+  const int64_t which = state.range(0);
+  const models::ModelConfig c = which == 0   ? models::netvlad_config(256, 1024)
+                                : which == 1 ? models::fvnet_config(96, 1540)
+                                             : models::dbof_config(4096, 1024);
+  state.SetLabel(c.model);
+  const int64_t B = which == 0 ? 160 : 80;
   Step s(c, B, Device::cuda(0));
   bench::time_cuda(state, [&] { s.run(); });
   state.counters["examples/s"] =
       benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_TrainStepCudaNetVLAD1)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(5.0);
+BENCHMARK(BM_TrainStepCudaFullConfig)
+    ->ArgName("config")
+    ->DenseRange(0, 2)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5.0);
 
 }  // namespace
