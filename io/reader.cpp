@@ -393,7 +393,7 @@ struct Reader::Impl {
     const DecodeOptions& d = opts.decode;
     const int64_t V = d.num_classes;
     const int T = d.max_frames, F = d.features.total();
-    if (!opts.video_level) finish_deferred(*ex, d);
+    finish_deferred(*ex, d);  // only frame-level examples are deferred
     const std::vector<int64_t>& labels = opts.video_level ? ex->video.labels : ex->frame.labels;
     b->ids[static_cast<size_t>(i)] = std::string(opts.video_level ? ex->video.id : ex->frame.id);
     auto& ll = b->label_lists[static_cast<size_t>(i)];

@@ -43,10 +43,9 @@ CorruptPolicy corrupt_policy_from_name(const std::string& name) {
 
 RecordReader::RecordReader(const std::string& path, RecordReaderOptions opts)
     : path_(path), opts_(opts) {
-  MappedFile f = map_file(path, /*sequential=*/opts_.read_ahead);
-  mapping_ = std::move(f.data);
-  data_ = mapping_.get();
-  size_ = f.size;
+  file_ = map_file(path, /*sequential=*/opts_.read_ahead);
+  data_ = file_.data.get();
+  size_ = file_.size;
 }
 
 RecordReader::~RecordReader() = default;
@@ -62,14 +61,13 @@ void RecordReader::corrupt(const std::string& what, uint64_t at) {
 }
 
 void RecordReader::read_ahead(uint64_t at) {
-  const MappedFile file{mapping_, size_};
   if (at + kReadAheadWindow / 2 >= prefetched_ && prefetched_ < size_) {
-    prefetch(file, prefetched_, kReadAheadWindow);
+    prefetch(file_, prefetched_, kReadAheadWindow);
     prefetched_ += kReadAheadWindow;
   }
   // Records are much smaller than a step: mapping the next step covers this record's tail.
   while (at + kPopulateStep > populated_ && populated_ < size_) {
-    populate(file, populated_, kPopulateStep);
+    populate(file_, populated_, kPopulateStep);
     populated_ += kPopulateStep;
   }
 }

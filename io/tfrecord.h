@@ -10,6 +10,8 @@
 #pragma once
 #include "io/io_layer.h"
 
+#include "io/mapped_file.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,8 +27,8 @@ CorruptPolicy corrupt_policy_from_name(const std::string& name);
 struct RecordReaderOptions {
   bool verify_crc = true;
   CorruptPolicy on_corrupt = CorruptPolicy::fail;
-  // With verify_crc, leave the data CRC to the caller (expected_data_crc()), who checks it while
-  // copying the record's payload anyway (one pass over the bytes instead of two). Length CRCs are
+  // With verify_crc, leave the data CRC to the caller (expected_data_crc()): the reader pipeline
+  // checks it on the thread that copies the record into the batch (io/reader.cpp). Length CRCs are
   // always checked here.
   bool defer_data_crc = false;
   // Reading the records' data: the file is mapped for a front-to-back read and readahead is
@@ -66,11 +68,11 @@ class RecordReader {
 
   std::string path_;
   RecordReaderOptions opts_;
-  std::shared_ptr<const uint8_t> mapping_;
-  uint64_t prefetched_ = 0;  // readahead requested up to this byte
-  uint64_t populated_ = 0;   // pages mapped up to this byte
-  const uint8_t* data_ = nullptr;
-  uint64_t size_ = 0;
+  MappedFile file_;
+  uint64_t prefetched_ = 0;        // readahead requested up to this byte
+  uint64_t populated_ = 0;         // pages mapped up to this byte
+  const uint8_t* data_ = nullptr;  // file_.data
+  uint64_t size_ = 0;              // file_.size
   uint64_t offset_ = 0;
   int64_t index_ = 0;
   int64_t skipped_ = 0;

@@ -83,19 +83,13 @@ Tensor DbofModelLF::pool(const std::vector<Tensor>& z, int64_t batch) {
 namespace {
 
 const ModelConfig& checked_google(const ModelConfig& c) {
-  validate(c);
-  Y8M_CHECK(c.dbof_add_batch_norm,
-            "DbofModel: --dbof_add_batch_norm=false cannot be built: the original's no-BN branch "
-            "passes a tensor as an initializer (SPEC §16.11)");
+  check_frame_model(c, c.dbof_add_batch_norm, "dbof_add_batch_norm");
   Y8M_CHECK(c.dbof_pooling_method == "max" || c.dbof_pooling_method == "average",
             "DbofModel: --dbof_pooling_method must be max or average, got '{}'",
             c.dbof_pooling_method);
   Y8M_CHECK(c.dbof_cluster_size >= 1 && c.dbof_hidden_size >= 1,
             "DbofModel: --dbof_cluster_size ({}) and --dbof_hidden_size ({}) must be positive",
             c.dbof_cluster_size, c.dbof_hidden_size);
-  Y8M_CHECK(!c.sample_all || c.iterations == c.max_frames,
-            "DbofModel: --sample_all needs --iterations ({}) == max_frames ({})", c.iterations,
-            c.max_frames);
   return c;
 }
 

@@ -10,19 +10,23 @@
 
 namespace y8m::models {
 
-void check_two_stream_model(const ModelConfig& c, bool add_batch_norm, const char* bn_flag) {
+void check_frame_model(const ModelConfig& c, bool add_batch_norm, const char* bn_flag) {
   validate(c);
   const char* m = c.model.c_str();
   Y8M_CHECK(add_batch_norm,
             "{}: --{}=false cannot be built: the original's no-BN branches reference an undefined "
             "name or pass a tensor as an initializer (SPEC §16.11)",
             m, bn_flag);
-  Y8M_CHECK(c.feature_sizes.size() == 2,
-            "{}: needs two feature streams (rgb, audio), got --feature_names={} --feature_sizes={}",
-            m, fmt::join(c.feature_names, ","), fmt::join(c.feature_sizes, ","));
   Y8M_CHECK(!c.sample_all || c.iterations == c.max_frames,
             "{}: --sample_all needs --iterations ({}) == max_frames ({})", m, c.iterations,
             c.max_frames);
+}
+
+void check_two_stream_model(const ModelConfig& c, bool add_batch_norm, const char* bn_flag) {
+  check_frame_model(c, add_batch_norm, bn_flag);
+  Y8M_CHECK(c.feature_sizes.size() == 2,
+            "{}: needs two feature streams (rgb, audio), got --feature_names={} --feature_sizes={}",
+            c.model, fmt::join(c.feature_names, ","), fmt::join(c.feature_sizes, ","));
 }
 
 FrameStreams::FrameStreams(Scope& owner, Initializer& init, const ModelConfig& c, bool split)

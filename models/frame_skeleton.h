@@ -23,9 +23,11 @@
 
 namespace y8m::models {
 
-// The checks every two-stream pooling model makes before allocating: exactly two feature streams,
-// --sample_all only with --iterations == max_frames, and the batch-norm flag on (the original's
-// no-BN branches cannot run, SPEC §16.11; `bn_flag` names it, e.g. "netvlad_add_batch_norm").
+// The checks every sampled-frame model makes before allocating: --sample_all only with
+// --iterations == max_frames, and the batch-norm flag on (the original's no-BN branches cannot run,
+// SPEC §16.11; `bn_flag` names it, e.g. "netvlad_add_batch_norm").
+void check_frame_model(const ModelConfig& c, bool add_batch_norm, const char* bn_flag);
+// check_frame_model, and exactly two feature streams (rgb, audio).
 void check_two_stream_model(const ModelConfig& c, bool add_batch_norm, const char* bn_flag);
 
 // Steps 1-3: the sampled frames of each video through the input batch norm, split per stream.
