@@ -1,0 +1,47 @@
+# Helpers sourced by the end-to-end app tests (tests/apps/*.sh). Not a test itself (only *.sh are).
+#   source "$(dirname "$0")/lib.bash" "$@"   -> BIN (apps folder), WORK (empty scratch folder, the cwd)
+set -euo pipefail
+BIN=$1
+WORK=$2
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cd "$WORK"
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# expect_error <regex> <command...>: the command must exit non-zero and print a line matching regex
+# (stdout and stderr together); its output is echoed for the ctest log.
+expect_error() {
+  local regex=$1
+  shift
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  printf '%s\n' "$out"
+  [[ $rc -ne 0 ]] || fail "expected a non-zero exit from: $*"
+  grep -Eq -- "$regex" <<<"$out" || fail "expected /$regex/ in the output of: $*"
+}
+
+# expect_output <regex> <command...>: the command must exit 0 and print a line matching regex.
+expect_output() {
+  local regex=$1
+  shift
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  printf '%s\n' "$out"
+  [[ $rc -eq 0 ]] || fail "exit $rc from: $*"
+  grep -Eq -- "$regex" <<<"$out" || fail "expected /$regex/ in the output of: $*"
+}
+
+# tiny_data [dir]: y8m-synth's tiny preset into dir (default data): <dir>/frame/{train,validate,test}*
+# and <dir>/video/... (450 videos, 50 classes).
+tiny_data() {
+  "$BIN/y8m-synth" --preset=tiny --seed=5 --video_level --output_dir="${1:-data}" >/dev/null
+}
+
+# Small NetVLAD flags for fast CPU runs.
+SMALL_MODEL=(--model=NetVLADModelLF --frame_features --feature_names=rgb,audio --feature_sizes=1024,128
+  --num_classes=50 --netvlad_cluster_size=4 --netvlad_hidden_size=16 --iterations=5 --batch_size=32
+  --num_readers=1 --device=cpu)
