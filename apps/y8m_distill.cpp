@@ -9,6 +9,7 @@
 #include "pipeline/distill.h"
 
 #include <absl/flags/flag.h>
+#include <fmt/format.h>
 
 #include <cstdio>
 
@@ -43,9 +44,13 @@ int distill() {
   o.device = apps::device_from_flag();
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
   const auto r = pipeline::write_distill_dataset(o, stdout);
-  std::printf("y8m-distill: wrote %lld videos in %lld files to %s\n",
+  std::printf("y8m-distill: wrote %lld videos in %lld files to %s%s\n",
               static_cast<long long>(r.examples), static_cast<long long>(r.files),
-              o.output_dir.c_str());
+              o.output_dir.c_str(),
+              r.skipped_records > 0 ? fmt::format("; skipped {} records ({} bytes) of corrupt data",
+                                                  r.skipped_records, r.skipped_bytes)
+                                          .c_str()
+                                    : "");
   return 0;
 }
 

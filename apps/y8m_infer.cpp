@@ -7,6 +7,7 @@
 //   --output_file=sub.csv.gz
 // --seed makes frame sampling, and so the CSV, byte-identical between runs.
 #include "apps/common/app_flags.h"
+#include "io/reader.h"
 #include "io/tfrecord.h"
 #include "pipeline/archive.h"
 #include "pipeline/model_inputs.h"
@@ -78,8 +79,15 @@ int infer() {
     std::fflush(stdout);
   }
   out.close();
-  std::printf("y8m-infer: wrote %lld rows to %s\n", static_cast<long long>(out.rows_written()),
-              absl::GetFlag(FLAGS_output_file).c_str());
+  const io::SkipReport skipped = reader.skipped();
+  if (skipped.records > 0)
+    std::printf("warning: skipped %s of corrupt data (last: %s)\n",
+                io::skip_figure(skipped).c_str(), skipped.last_problem.c_str());
+  std::printf("y8m-infer: wrote %lld rows to %s%s\n", static_cast<long long>(out.rows_written()),
+              absl::GetFlag(FLAGS_output_file).c_str(),
+              skipped.records > 0
+                  ? ("; skipped " + io::skip_figure(skipped) + " of corrupt data").c_str()
+                  : "");
   return 0;
 }
 

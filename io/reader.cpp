@@ -177,6 +177,9 @@ struct Reader::Impl {
   std::thread batcher;
   std::atomic<bool> stop{false};
   std::atomic<int64_t> skipped{0};
+  std::mutex skip_mu;
+  uint64_t skipped_bytes = 0;
+  std::string last_skip;
   std::mutex err_mu;
   std::exception_ptr error;
 
@@ -222,8 +225,14 @@ struct Reader::Impl {
     out_cv.notify_all();
   }
 
-  void count_skip(const std::string& problem) {
-    const int64_t n = ++skipped;
+  // Counts `records` lost records of `bytes` bytes against the skip budget.
+  void count_skip(const std::string& problem, int64_t records, uint64_t bytes) {
+    {
+      std::lock_guard<std::mutex> l(skip_mu);
+      skipped_bytes += bytes;
+      last_skip = problem;
+    }
+    const int64_t n = skipped += records;
     Y8M_CHECK(n <= opts.skip_budget, "too many corrupt records: {} skipped, budget {} (last: {})",
               n, opts.skip_budget, problem);
   }
@@ -241,7 +250,6 @@ struct Reader::Impl {
         rro.defer_data_crc = defer && rro.verify_crc;
         auto file = std::make_shared<RecordReader>(file_at(g), rro);
         std::string_view rec;
-        int64_t seen_skips = 0;
         while (!stop && file->next(&rec)) {
           auto ex = std::make_unique<Example>();
           ex->file = file;
@@ -261,13 +269,14 @@ struct Reader::Impl {
             } catch (const Error& e) {
               const std::string msg = fmt::format("{}: {}", ex->where(), e.what());
               Y8M_CHECK(opts.records.on_corrupt == CorruptPolicy::skip, "{}", msg);
-              count_skip(msg);
+              count_skip(msg, 1, rec.size() + 16);  // with its framing
               continue;
             }
           }
           if (!q.push(std::move(ex), stop)) break;
         }
-        for (; seen_skips < file->skipped(); ++seen_skips) count_skip(file->last_problem());
+        if (file->lost_records() > 0)
+          count_skip(file->last_problem(), file->lost_records(), file->lost_bytes());
       }
     } catch (...) {
       fail(std::current_exception());
@@ -370,7 +379,7 @@ struct Reader::Impl {
     b.size = B;
     b.frames =
         opts.video_level ? pooled({B, F}, DType::f32, pin) : pooled({B, T, F}, DType::u8, pin);
-    b.num_frames = Tensor::empty({B}, DType::i32, Device::cpu(), pin);
+    b.num_frames = pooled({B}, DType::i32, pin);
     b.labels = pooled({B, V}, DType::f32, false);
     std::memset(b.labels.data_ptr(), 0, b.labels.nbytes());
     if (d.distill) b.predictions = pooled({B, V}, DType::f32, false);
@@ -513,6 +522,15 @@ bool Reader::next(Batch* batch) {
 }
 
 int64_t Reader::skipped_records() const { return impl_->skipped.load(); }
+
+SkipReport Reader::skipped() const {
+  std::lock_guard<std::mutex> l(impl_->skip_mu);
+  return {impl_->skipped.load(), impl_->skipped_bytes, impl_->last_skip};
+}
+
+std::string skip_figure(const SkipReport& s) {
+  return fmt::format("{} records ({} bytes)", s.records, s.bytes);
+}
 
 double Reader::examples_per_second() const {
   if (!impl_->started) return 0;

@@ -61,6 +61,16 @@ struct Batch {
   std::vector<std::vector<int64_t>> label_lists;  // sorted, without duplicates
 };
 
+// Records lost under CorruptPolicy::skip: corrupt records, the readable records a bad length field
+// hid (the rest of its file), undecodable records; their bytes; the last problem, for the report.
+struct SkipReport {
+  int64_t records = 0;
+  uint64_t bytes = 0;
+  std::string last_problem;
+};
+// "N records (B bytes)", the figure that apps print at the end and in their summary line.
+std::string skip_figure(const SkipReport& s);
+
 // Expands comma-separated glob patterns; throws naming the pattern when one matches no file.
 std::vector<std::string> expand_patterns(const std::string& patterns,
                                          const char* flag_name = "data pattern");
@@ -79,7 +89,8 @@ class Reader {
   void skip_examples(int64_t n);
 
   int64_t position() const { return delivered_; }
-  int64_t skipped_records() const;
+  int64_t skipped_records() const;  // skipped().records
+  SkipReport skipped() const;
   double examples_per_second() const;
   const std::vector<std::string>& files() const { return files_; }
   const ReaderOptions& options() const { return opts_; }

@@ -50,14 +50,16 @@ RecordReader::RecordReader(const std::string& path, RecordReaderOptions opts)
 
 RecordReader::~RecordReader() = default;
 
-void RecordReader::corrupt(const std::string& what, uint64_t at) {
+void RecordReader::corrupt(const std::string& what, uint64_t at, uint64_t end, bool frames_lost) {
   const std::string msg =
       fmt::format("{}: record {} at byte offset {}: {}", path_, index_, at, what);
-  Y8M_CHECK(opts_.on_corrupt == CorruptPolicy::skip,
-            "{} (use --corrupt_records=skip to skip bad records)", msg);
+  Y8M_CHECK(opts_.on_corrupt == CorruptPolicy::skip, "{}{}", msg,
+            opts_.fail_hint.empty() ? "" : " (" + opts_.fail_hint + ")");
   last_problem_ = msg;
   ++skipped_;
   ++index_;
+  lost_bytes_ += end - at;
+  lost_records_ += 1 + (frames_lost ? count_framed_records(data_, at + 1, end) : 0);
 }
 
 void RecordReader::read_ahead(uint64_t at) {
@@ -77,7 +79,8 @@ bool RecordReader::next(std::string_view* record) {
     const uint64_t at = offset_;
     const uint64_t left = size_ - at;
     if (left < kHeader) {
-      corrupt(fmt::format("truncated header ({} bytes left, a header has 12)", left), at);
+      corrupt(fmt::format("truncated header ({} bytes left, a header has 12)", left), at, size_,
+              false);
       offset_ = size_;
       return false;
     }
@@ -85,7 +88,7 @@ bool RecordReader::next(std::string_view* record) {
     const uint8_t* p = data_ + at;
     const uint64_t len = load_u64(p);
     if (opts_.verify_crc && crc32c_mask(crc32c(p, 8)) != load_u32(p + 8)) {
-      corrupt("length CRC mismatch (corrupt length field)", at);
+      corrupt("length CRC mismatch (corrupt length field)", at, size_, true);
       offset_ = size_;  // the rest of the file cannot be framed
       return false;
     }
@@ -93,7 +96,7 @@ bool RecordReader::next(std::string_view* record) {
       corrupt(
           fmt::format("record length {} exceeds the {} bytes left in the file (truncated file?)",
                       len, left - kHeader),
-          at);
+          at, size_, true);
       offset_ = size_;
       return false;
     }
@@ -101,7 +104,7 @@ bool RecordReader::next(std::string_view* record) {
     offset_ = at + kHeader + len + kFooter;
     expected_crc_ = crc32c_unmask(load_u32(d + len));
     if (opts_.verify_crc && !opts_.defer_data_crc && crc32c(d, len) != expected_crc_) {
-      corrupt("data CRC mismatch (corrupt record)", at);
+      corrupt("data CRC mismatch (corrupt record)", at, offset_, false);
       continue;
     }
     record_offset_ = at;
@@ -121,14 +124,30 @@ void RecordReader::seek(uint64_t offset, int64_t records_read) {
 int64_t count_records(const std::vector<std::string>& files) {
   int64_t total = 0;
   RecordReaderOptions o;
-  o.verify_crc = false;
-  o.read_ahead = false;  // touches one header per record, not the data
+  o.defer_data_crc = true;  // length CRCs only: a record's data is not read
+  o.read_ahead = false;     // touches one header per record, not the data
+  o.on_corrupt = CorruptPolicy::skip;
   for (const auto& f : files) {
     RecordReader r(f, o);
     std::string_view rec;
     while (r.next(&rec)) ++total;
   }
   return total;
+}
+
+int64_t count_framed_records(const uint8_t* data, uint64_t from, uint64_t size) {
+  int64_t n = 0;
+  for (uint64_t p = from; p <= size && size - p >= kHeader + kFooter;) {
+    const uint64_t len = load_u64(data + p);
+    if (len <= size - p - kHeader - kFooter &&
+        crc32c_mask(crc32c(data + p, 8)) == load_u32(data + p + 8)) {
+      ++n;
+      p += kHeader + len + kFooter;
+    } else {
+      ++p;
+    }
+  }
+  return n;
 }
 
 void append_record(std::string* out, std::string_view data) {

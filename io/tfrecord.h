@@ -6,7 +6,9 @@
 // file, the record index and the byte offset. With CorruptPolicy::fail (the default) the first bad
 // record throws; with CorruptPolicy::skip a record whose data CRC is wrong is skipped and reading
 // goes on, while a bad length field or a truncated tail ends the file (its remaining bytes cannot
-// be framed); each skip is counted. The reader always advances: it cannot loop.
+// be framed); each skip is counted, and so is what it lost: the records (a bad length field loses
+// the records after it too, counted by scanning the rest of the file for valid record headers) and
+// the bytes. The reader always advances: it cannot loop.
 #pragma once
 #include "io/io_layer.h"
 
@@ -34,6 +36,9 @@ struct RecordReaderOptions {
   // Reading the records' data: the file is mapped for a front-to-back read and readahead is
   // requested a window ahead of the reader. false when only the framing is read (count_records).
   bool read_ahead = true;
+  // Appended to the message of a corrupt record under CorruptPolicy::fail (empty: none). Apps
+  // without --corrupt_records (y8m-inspect) clear it.
+  std::string fail_hint = "use --corrupt_records=skip to skip bad records";
 };
 
 class RecordReader {
@@ -52,6 +57,10 @@ class RecordReader {
   uint64_t offset() const { return offset_; }      // byte offset of the next record
   int64_t records_read() const { return index_; }  // records returned or skipped so far
   int64_t skipped() const { return skipped_; }     // corrupt records skipped
+  // What the skips lost: the corrupt records plus, after a bad length field or a truncated header,
+  // the records found behind it; and the bytes not returned (the whole tail after a bad length).
+  int64_t lost_records() const { return lost_records_; }
+  uint64_t lost_bytes() const { return lost_bytes_; }
   // The unmasked CRC32C the last returned record's data must have (for defer_data_crc).
   uint32_t expected_data_crc() const { return expected_crc_; }
   // Byte offset of the last returned record.
@@ -63,8 +72,10 @@ class RecordReader {
  private:
   // Requests readahead and maps pages ahead of byte `at` (RecordReaderOptions::read_ahead).
   void read_ahead(uint64_t at);
-  // Handles a corrupt record: throws under `fail`; under `skip` records the problem and returns.
-  void corrupt(const std::string& what, uint64_t at);
+  // Handles a corrupt record at byte `at`: throws under `fail`; under `skip` records the problem
+  // and what it lost: the bytes up to `end` (where reading resumes), and with `frames_lost` the
+  // records that a bad length field hides in [at + 1, end).
+  void corrupt(const std::string& what, uint64_t at, uint64_t end, bool frames_lost);
 
   std::string path_;
   RecordReaderOptions opts_;
@@ -76,6 +87,8 @@ class RecordReader {
   uint64_t offset_ = 0;
   int64_t index_ = 0;
   int64_t skipped_ = 0;
+  int64_t lost_records_ = 0;
+  uint64_t lost_bytes_ = 0;
   uint32_t expected_crc_ = 0;
   uint64_t record_offset_ = 0;
   std::string last_problem_;
@@ -107,8 +120,14 @@ class RecordWriter {
   int64_t count_ = 0;
 };
 
-// Records in the files, by framing alone (no CRC, no decoding): progress totals and ETAs.
+// Records in the files, by framing alone (length CRCs checked, data CRCs not, no decoding):
+// progress totals and ETAs. Never fails on a corrupt file (the reader reports it): the records
+// framed before a bad length field count.
 int64_t count_records(const std::vector<std::string>& files);
+
+// Records with a valid header (length CRC) that fit in data[from, size), found by sliding over
+// bytes that do not frame one: what a bad length field at `from - 1` made unreadable.
+int64_t count_framed_records(const uint8_t* data, uint64_t from, uint64_t size);
 
 // Frames one record into `out` (appends header, data and footer).
 void append_record(std::string* out, std::string_view data);

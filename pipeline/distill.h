@@ -31,6 +31,8 @@ struct DistillOptions {
 struct DistillResult {
   int64_t examples = 0;
   int64_t files = 0;
+  int64_t skipped_records = 0;  // lost to --corrupt_records=skip, with their bytes
+  uint64_t skipped_bytes = 0;
 };
 
 DistillResult write_distill_dataset(const DistillOptions& opts, std::FILE* log);

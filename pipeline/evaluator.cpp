@@ -94,6 +94,12 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
     acc.add(hp.data<float>(), batch.labels.data<float>(), batch.size);
   }
   r.metrics = acc.result();
+  const io::SkipReport skipped = reader.skipped();
+  r.skipped_records = skipped.records;
+  r.skipped_bytes = skipped.bytes;
+  if (skipped.records > 0)
+    std::fprintf(log, "warning: skipped %s of corrupt data (last: %s)\n",
+                 io::skip_figure(skipped).c_str(), skipped.last_problem.c_str());
   Y8M_CHECK(r.metrics.examples > 0, "--eval_data_pattern: no examples in '{}'",
             o.eval_data_pattern);
   r.avg_loss = loss_sum / static_cast<double>(r.metrics.examples);
@@ -101,10 +107,12 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   r.examples_per_second = secs > 0 ? static_cast<double>(r.metrics.examples) / secs : 0;
   r.line = fmt::format(
       "step {} | examples {} | Avg_Hit@1 {:.4f} | Avg_PERR {:.4f} | MAP {:.4f} | GAP {:.4f} | "
-      "Avg_Loss {:.4f} | "
+      "Avg_Loss {:.4f} | {}"
       "{:.0f} examples/s",
       r.step, r.metrics.examples, r.metrics.hit_at_one, r.metrics.perr, r.metrics.map,
-      r.metrics.gap, r.avg_loss, r.examples_per_second);
+      r.metrics.gap, r.avg_loss,
+      skipped.records > 0 ? "skipped " + io::skip_figure(skipped) + " | " : std::string(),
+      r.examples_per_second);
   std::fprintf(log, "%s\n", r.line.c_str());
   if (!o.train_dir.empty()) {
     std::ofstream f(o.train_dir + "/evallog.txt", std::ios::app);

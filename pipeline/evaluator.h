@@ -1,7 +1,8 @@
 // Evaluation (eval.py, SPEC §9.1): the model comes from a checkpoint (its architecture is stored in
 // it), runs in inference mode over one in-order pass of the eval data, optionally averaging
 // --n_rounds predictions per video (independent frame samples), and reports Hit@1, PERR, mAP,
-// GAP@top_k and the average loss. The final line is appended to <train_dir>/evallog.txt.
+// GAP@top_k and the average loss. The final line is appended to <train_dir>/evallog.txt; records
+// skipped as corrupt (--corrupt_records=skip) are reported in a warning and in that line.
 #pragma once
 
 #include "engine/device.h"
@@ -41,6 +42,8 @@ struct EvalResult {
   Metrics metrics;
   double avg_loss = 0;
   double examples_per_second = 0;
+  int64_t skipped_records = 0;  // lost to --corrupt_records=skip (io::SkipReport)
+  uint64_t skipped_bytes = 0;
   std::string line;  // the final log line
 };
 

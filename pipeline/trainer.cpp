@@ -361,11 +361,13 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
                     snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
                     o.keep_checkpoint_max);
   }
-  if (reader.skipped_records() > 0)
-    std::fprintf(log, "warning: %lld corrupt records skipped\n",
-                 static_cast<long long>(reader.skipped_records()));
-  std::fprintf(log, "done at step %lld: %s\n", static_cast<long long>(step),
-               checkpoint_path(o.train_dir, step).c_str());
+  const io::SkipReport skipped = reader.skipped();
+  if (skipped.records > 0)
+    std::fprintf(log, "warning: skipped %s of corrupt data (last: %s)\n",
+                 io::skip_figure(skipped).c_str(), skipped.last_problem.c_str());
+  std::fprintf(log, "done at step %lld: %s%s\n", static_cast<long long>(step),
+               checkpoint_path(o.train_dir, step).c_str(),
+               skipped.records > 0 ? ("; skipped " + io::skip_figure(skipped)).c_str() : "");
   result.step = step;
   return result;
 }

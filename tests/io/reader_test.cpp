@@ -172,6 +172,40 @@ TEST_F(ReaderTest, CorruptRecordFailsOrIsSkipped) {
   EXPECT_THROW(ids(strict), Error);
 }
 
+// A corrupt length field loses the rest of its file: the reader reports every record behind it and
+// every byte, and the budget counts them.
+TEST_F(ReaderTest, BadLengthReportsEveryLostRecordAndByte) {
+  testing::TempDir d;
+  const auto files = expand_patterns(dir_->file("data/frame/train*.tfrecord"));
+  std::string bytes = testing::read_file(files[0]);
+  uint64_t len0 = 0;
+  std::memcpy(&len0, bytes.data(), 8);
+  const size_t at = 12 + len0 + 4;  // record 1
+  bytes[at + 5] = static_cast<char>(bytes[at + 5] ^ 1);
+  testing::write_file(d.file("bad.tfrecord"), bytes);
+  ReaderOptions clean = options(8, false, 1);
+  clean.patterns = files[0];
+  Reader c(clean);
+  const int64_t total = static_cast<int64_t>(ids(c).size());
+  ReaderOptions o = options(8, false, 1);
+  o.patterns = d.file("bad.tfrecord");
+  o.records.on_corrupt = CorruptPolicy::skip;
+  Reader r(o);
+  EXPECT_EQ(ids(r).size(), 1u);
+  const SkipReport s = r.skipped();
+  EXPECT_EQ(s.records, total - 1);
+  EXPECT_EQ(r.skipped_records(), total - 1);
+  EXPECT_EQ(s.bytes, bytes.size() - at);
+  EXPECT_NE(s.last_problem.find("bad.tfrecord: record 1 at byte offset " + std::to_string(at)),
+            std::string::npos)
+      << s.last_problem;
+  EXPECT_EQ(skip_figure(s), fmt::format("{} records ({} bytes)", total - 1, bytes.size() - at));
+  o.skip_budget = total - 2;
+  Reader strict(o);
+  EXPECT_NE(testing::error_of([&] { ids(strict); }).find("too many corrupt records"),
+            std::string::npos);
+}
+
 // Every byte of every batch row is the record's frames in feature order, zero-padded: for the
 // default layout (frames copied with aligned streaming stores) and for odd feature sizes (unaligned
 // rows, plain copies), across more batches than the buffer pool holds so reused buffers are

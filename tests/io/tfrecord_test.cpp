@@ -112,6 +112,47 @@ TEST_F(Corrupt, FlippedLengthByte) {
   EXPECT_EQ(skipped, 1);
 }
 
+// What a skip lost: a bad length field hides the records behind it (found by their headers) and
+// every byte from the bad header on; a data CRC mismatch loses one record and its bytes.
+TEST_F(Corrupt, SkipsCountLostRecordsAndBytes) {
+  RecordReaderOptions skip;
+  skip.on_corrupt = CorruptPolicy::skip;
+  corrupt(28 + 1);
+  {
+    RecordReader r(path_, skip);
+    std::string_view v;
+    while (r.next(&v)) {
+    }
+    EXPECT_EQ(r.skipped(), 1);
+    EXPECT_EQ(r.lost_records(), 2);
+    EXPECT_EQ(r.lost_bytes(), bytes_.size() - 28);
+  }
+  corrupt(28 + 12 + 3);
+  RecordReader r(path_, skip);
+  std::string_view v;
+  while (r.next(&v)) {
+  }
+  EXPECT_EQ(r.lost_records(), 1);
+  EXPECT_EQ(r.lost_bytes(), 12u + 13 + 4);
+}
+
+TEST_F(Corrupt, CountRecordsNeverFailsOnCorruptFiles) {
+  corrupt(28 + 1);  // framed before the bad length: record 0
+  EXPECT_EQ(count_records({path_}), 1);
+  testing::write_file(path_, bytes_.substr(0, bytes_.size() - 5));
+  EXPECT_EQ(count_records({path_}), 2);
+}
+
+TEST_F(Corrupt, FailHintIsOptional) {
+  corrupt(28 + 12 + 3);
+  EXPECT_NE(error_of([&] { read_all(path_); }).find("--corrupt_records=skip"), std::string::npos);
+  RecordReaderOptions o;
+  o.fail_hint.clear();
+  const std::string msg = error_of([&] { read_all(path_, o); });
+  EXPECT_EQ(msg.find("--corrupt_records"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("data CRC mismatch"), std::string::npos) << msg;
+}
+
 TEST_F(Corrupt, TruncatedTail) {
   testing::write_file(path_, bytes_.substr(0, bytes_.size() - 5));
   const std::string msg = error_of([&] { read_all(path_); });
