@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -81,6 +82,18 @@ bool is_container(const std::string& path) {
   char magic[8] = {};
   f.read(magic, 8);
   return f.gcount() == 8 && std::memcmp(magic, "Y8MCONT", 8) == 0;
+}
+
+// A .y8m name promises an archive or checkpoint: anything else is an error, not a TFRecord file
+// of "0 records".
+void check_y8m_name(const std::string& path) {
+  if (path.size() < 4 || path.compare(path.size() - 4, 4, ".y8m") != 0 || is_container(path))
+    return;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  Y8M_CHECK(ec || size > 0, "{}: not a y8m archive or checkpoint (empty file)", path);
+  Y8M_FAIL("{}: not a y8m archive or checkpoint (no Y8MCONT magic at its start{})", path,
+           ec ? ": " + ec.message() : "");
 }
 
 // Archives and checkpoints: versions, kind, config, provenance, tensor table, size against the 1 GB
@@ -156,13 +169,19 @@ int run(const std::vector<std::string>& patterns) {
   Y8M_CHECK(!patterns.empty(),
             "y8m-inspect: give one or more TFRecord files, glob patterns, archives or checkpoints");
   const bool json = absl::GetFlag(FLAGS_json);
+  if (patterns.size() == 1) check_y8m_name(patterns[0]);
   if (patterns.size() == 1 && is_container(patterns[0]))
     return inspect_container(patterns[0], json, absl::GetFlag(FLAGS_verify));
   std::string joined;
   for (const auto& p : patterns) joined += (joined.empty() ? "" : ",") + p;
   const std::vector<std::string> files = y8m::io::expand_patterns(joined, "y8m-inspect");
+  for (const std::string& f : files) {
+    check_y8m_name(f);
+    Y8M_CHECK(!is_container(f), "{}: a y8m archive or checkpoint: inspect it alone", f);
+  }
   y8m::io::RecordReaderOptions ro;
   ro.verify_crc = absl::GetFlag(FLAGS_verify);
+  ro.fail_hint.clear();  // no --corrupt_records here: the first bad record is the answer
   const int64_t want = absl::GetFlag(FLAGS_example);
   std::string example_bytes;
   bool have_example = false;
