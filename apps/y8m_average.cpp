@@ -9,11 +9,11 @@
 #include "apps/common/list_args.h"
 #include "engine/error.h"
 #include "pipeline/average.h"
+#include "pipeline/output_folder.h"
 
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 namespace {
@@ -29,13 +29,14 @@ int average() {
   Y8M_CHECK(args.values.count("save_folder"), "--save_folder: required");
   const auto& paths = args.lists.at("models");
   const std::string folder = args.values.at("save_folder");
-  Y8M_CHECK(!std::filesystem::exists(folder), "--save_folder: '{}' already exists", folder);
+  pipeline::OutputFolder out(folder, "--save_folder");  // appears only once written
   const pipeline::Averaged avg = pipeline::average_models(paths);
   const bool checkpoint = avg.contents.kind == "checkpoint";
-  std::filesystem::create_directories(folder);
-  const std::string dest = checkpoint ? fmt::format("{}/model.ckpt-{}.y8m", folder, avg.step)
-                                      : folder + "/inference_model.y8m";
-  io::write_container(dest, avg.contents);
+  const std::string name =
+      checkpoint ? fmt::format("model.ckpt-{}.y8m", avg.step) : "inference_model.y8m";
+  io::write_container(out.temp() + "/" + name, avg.contents);
+  out.commit();
+  const std::string dest = out.path() + "/" + name;
   std::printf("y8m-average: averaged %zu %ss (%zu tensors) into %s\n", paths.size(),
               avg.contents.kind.c_str(), avg.contents.tensors.size(), dest.c_str());
   return 0;

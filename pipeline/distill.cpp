@@ -8,9 +8,9 @@
 #include "io/yt8m_record.h"
 #include "pipeline/archive.h"
 #include "pipeline/model_inputs.h"
+#include "pipeline/output_folder.h"
 
 #include <chrono>
-#include <filesystem>
 #include <memory>
 
 namespace y8m::pipeline {
@@ -19,8 +19,7 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   Y8M_CHECK(o.file_size > 0, "--file_size must be positive, got {}", o.file_size);
   Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
   Y8M_CHECK(!o.output_dir.empty(), "--output_dir: required");
-  Y8M_CHECK(!std::filesystem::exists(o.output_dir), "--output_dir: '{}' already exists",
-            o.output_dir);
+  OutputFolder out(o.output_dir, "--output_dir");  // appears only with every file written
   const ArchiveModel teacher(o.model_file, o.device);
   const models::ModelConfig config = teacher.config();
   Y8M_CHECK(config.frame_features,
@@ -36,7 +35,6 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   ro.records.on_corrupt = io::corrupt_policy_from_name(o.corrupt_records);
   io::Reader reader(ro);
   const int64_t total = io::count_records(reader.files());  // for the ETA
-  std::filesystem::create_directories(o.output_dir);
   const io::FeatureSpec& fs = ro.decode.features;
   const int F = fs.total(), T = ro.decode.max_frames;
   engine::Generator gen(o.seed ^ 0x64697374ull);
@@ -58,7 +56,7 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
     for (int64_t i = 0; i < batch.size; ++i) {
       if (!writer)
         writer = std::make_unique<io::RecordWriter>(
-            fmt::format("{}/predictions-{:05d}.tfrecord", o.output_dir, res.files));
+            fmt::format("{}/predictions-{:05d}.tfrecord", out.temp(), res.files));
       const int n = batch.num_frames.data<int32_t>()[i];
       std::vector<std::vector<std::string_view>> streams(fs.names.size());
       for (int t = 0; t < n; ++t) {
@@ -87,6 +85,7 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
     std::fflush(log);
   }
   close_file();
+  out.commit();
   const io::SkipReport skipped = reader.skipped();
   res.skipped_records = skipped.records;
   res.skipped_bytes = skipped.bytes;

@@ -3,8 +3,8 @@
 // distillation record (SPEC §1.5): context `video_id`, sorted `labels`, `predictions` (the
 // teacher's probabilities for every class), and the original uint8 frames (first min(n, 300)), into
 // <output_dir>/predictions-%05d.tfrecord files of `file_size` examples (any size; the last file may
-// be shorter). Files are written atomically: an interrupted run leaves no partial file under a
-// final name.
+// be shorter). The folder appears only once every file is written (OutputFolder): a failed or
+// interrupted run leaves no partial set under the final name.
 #pragma once
 
 #include "engine/device.h"

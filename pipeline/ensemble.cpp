@@ -2,9 +2,9 @@
 
 #include "engine/error.h"
 #include "models/config.h"
+#include "pipeline/output_folder.h"
 
 #include <cmath>
-#include <filesystem>
 #include <set>
 
 namespace y8m::pipeline {
@@ -88,8 +88,7 @@ og::GraphWithWeights merge_archives(const std::vector<Archive>& members,
 
 std::string write_ensemble(const std::vector<std::string>& models,
                            const std::vector<double>& weights, const std::string& save_folder) {
-  Y8M_CHECK(!std::filesystem::exists(save_folder), "--save_folder: '{}' already exists",
-            save_folder);
+  OutputFolder out(save_folder, "--save_folder");
   std::vector<Archive> members;
   for (const auto& p : models) members.push_back(read_archive(p));
   const og::GraphWithWeights merged = merge_archives(members, weights);
@@ -101,10 +100,10 @@ std::string write_ensemble(const std::vector<std::string>& models,
   }
   meta["ensemble_members"] = list;
   meta["ensemble_weights"] = wlist;
-  std::filesystem::create_directories(save_folder);
-  const std::string path = save_folder + "/inference_model.y8m";
-  write_archive(path, merged, models::config_from_map(members[0].model_config), meta);
-  return path;
+  write_archive(out.temp() + "/inference_model.y8m", merged,
+                models::config_from_map(members[0].model_config), meta);
+  out.commit();
+  return out.path() + "/inference_model.y8m";
 }
 
 }  // namespace y8m::pipeline

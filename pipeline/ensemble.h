@@ -21,7 +21,7 @@ ops::graph::GraphWithWeights merge_archives(const std::vector<Archive>& members,
                                             const std::vector<double>& weights);
 
 // Reads the members, merges them and writes <save_folder>/inference_model.y8m; save_folder must not
-// exist. Returns the written path.
+// exist, and appears only once complete (OutputFolder). Returns the written path.
 std::string write_ensemble(const std::vector<std::string>& models,
                            const std::vector<double>& weights, const std::string& save_folder);
 
