@@ -2,6 +2,8 @@
 
 #include "engine/error.h"
 
+#include <cstdlib>
+
 #ifdef Y8M_WITH_CUDA
 #include <cuda_runtime.h>
 #endif
@@ -65,12 +67,28 @@ Device default_device() { return cuda_device_count() > 0 ? Device::cuda(0) : Dev
 std::string cuda_unavailable_reason() {
 #ifdef Y8M_WITH_CUDA
   int n = 0;
-  cudaError_t err = cudaGetDeviceCount(&n);
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    return fmt::format("no CUDA device: {}", cudaGetErrorString(err));
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  if (err == cudaSuccess && n > 0) return std::string();
+  cudaGetLastError();
+  int driver = 0, runtime = 0;
+  cudaDriverGetVersion(&driver);  // 0 when no driver is loaded
+  cudaRuntimeGetVersion(&runtime);
+  cudaGetLastError();
+  auto version = [](int v) { return fmt::format("{}.{}", v / 1000, v % 1000 / 10); };
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  const std::string mask =
+      visible != nullptr ? fmt::format(" (CUDA_VISIBLE_DEVICES='{}')", visible) : std::string();
+  if (err == cudaSuccess || err == cudaErrorNoDevice)
+    return "no CUDA device: the driver sees no device" + mask;
+  if (err == cudaErrorInsufficientDriver) {
+    if (driver == 0) return "no CUDA device: no NVIDIA driver is loaded";
+    return fmt::format(
+        "no CUDA device: the NVIDIA driver is too old (it supports CUDA {}, y8m was built with "
+        "CUDA {})",
+        version(driver), version(runtime));
   }
-  return n > 0 ? std::string() : std::string("no CUDA device present");
+  return fmt::format("no CUDA device: {} ({}){}", cudaGetErrorString(err), cudaGetErrorName(err),
+                     mask);
 #else
   return "y8m was built without CUDA (nvcc not found at configure time)";
 #endif

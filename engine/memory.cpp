@@ -1,6 +1,7 @@
 #include "engine/memory.h"
 
 #include "engine/error.h"
+#include "engine/stream.h"
 
 #include <malloc.h>
 #include <array>
@@ -10,6 +11,7 @@
 #include <new>
 
 #ifdef Y8M_WITH_CUDA
+#include "engine/cuda_allocator.h"
 #include "engine/cuda_context.h"
 #endif
 
@@ -61,19 +63,19 @@ void tune_host_allocator() {
 }
 
 #ifdef Y8M_WITH_CUDA
-void init_pool(int device) {
-  static std::array<std::atomic<bool>, kMaxDevices> done{};
-  if (done[device].exchange(true)) return;
-  cudaMemPool_t pool;
-  Y8M_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
-  uint64_t threshold = UINT64_MAX;  // keep freed blocks cached: steps reuse the same sizes
-  Y8M_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+// A usable CUDA device index, or an error naming why there is none.
+void check_cuda_device(Device device) {
+  const int n = cuda_device_count();
+  if (device.index < n) return;
+  if (n == 0)
+    Y8M_FAIL("memory: cannot allocate on {}: {}", device.str(), cuda_unavailable_reason());
+  Y8M_FAIL("memory: {} does not exist ({} CUDA devices)", device.str(), n);
 }
 #endif
 
 }  // namespace
 
-void* allocate(size_t bytes, Device device) {
+void* allocate(size_t bytes, Device device, StreamUse use) {
   if (bytes == 0) bytes = 1;  // distinct non-null pointers for empty tensors
   if (device.is_cpu()) {
     tune_host_allocator();
@@ -83,23 +85,13 @@ void* allocate(size_t bytes, Device device) {
     return p;
   }
 #ifdef Y8M_WITH_CUDA
-  Y8M_CHECK(device.index < cuda_device_count(), "memory: {} does not exist ({} CUDA devices)",
-            device.str(), cuda_device_count());
+  check_cuda_device(device);
   cuda::set_device(device.index);
-  init_pool(device.index);
-  void* p = nullptr;
-  cudaError_t err = cudaMallocAsync(&p, bytes, cuda::compute_stream(device.index));
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    size_t free_b = 0, total_b = 0;
-    cudaMemGetInfo(&free_b, &total_b);
-    Y8M_FAIL(
-        "CUDA out of memory on {}: requested {} bytes, {} bytes free of {} ({}; in use by y8m {})",
-        device.str(), bytes, free_b, total_b, cudaGetErrorString(err), slot(device).current.load());
-  }
+  void* p = cuda::device_allocate(device.index, bytes, use, slot(device).current.load());
   count_alloc(device, bytes);
   return p;
 #else
+  (void)use;
   Y8M_FAIL("memory: cannot allocate on {}: {}", device.str(), cuda_unavailable_reason());
 #endif
 }
@@ -111,10 +103,8 @@ void deallocate(void* ptr, size_t bytes, Device device) noexcept {
     std::free(ptr);
   } else {
 #ifdef Y8M_WITH_CUDA
-    // Stream-ordered free: safe while kernels using the block are still queued on the compute
-    // stream.
     cudaSetDevice(device.index);
-    cudaFreeAsync(ptr, cuda::compute_stream(device.index));
+    cuda::device_free(device.index, ptr);
 #endif
   }
   count_free(device, bytes);
@@ -160,19 +150,31 @@ void set_cuda_pool_release_threshold(Device device, uint64_t bytes) {
 #ifdef Y8M_WITH_CUDA
   Y8M_CHECK(device.is_cuda(), "memory: release threshold applies to CUDA devices, not {}",
             device.str());
-  init_pool(device.index);
-  cudaMemPool_t pool;
-  Y8M_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device.index));
-  Y8M_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &bytes));
+  check_cuda_device(device);
+  cuda::set_device(device.index);
+  cuda::set_release_threshold(device.index, bytes);
+#else
+  (void)device;
+  (void)bytes;
+  Y8M_FAIL("memory: {}", cuda_unavailable_reason());
+#endif
+}
+
+std::string cuda_allocator_name(Device device) {
+  Y8M_CHECK(device.is_cuda(), "memory: {} is not a CUDA device", device.str());
+#ifdef Y8M_WITH_CUDA
+  check_cuda_device(device);
+  cuda::set_device(device.index);
+  return cuda::allocator_description(device.index);
 #else
   Y8M_FAIL("memory: {}", cuda_unavailable_reason());
 #endif
 }
 
-Storage::Storage(size_t bytes, Device device, Kind kind)
+Storage::Storage(size_t bytes, Device device, Kind kind, StreamUse use)
     : bytes_(bytes), device_(device), kind_(kind) {
   Y8M_ASSERT(kind != Kind::external);
-  ptr_ = kind == Kind::pinned ? allocate_pinned(bytes) : allocate(bytes, device);
+  ptr_ = kind == Kind::pinned ? allocate_pinned(bytes) : allocate(bytes, device, use);
 }
 
 Storage::Storage(void* ptr, size_t bytes, Device device, std::function<void()> release)
@@ -182,7 +184,36 @@ Storage::Storage(void* ptr, size_t bytes, Device device, std::function<void()> r
       kind_(Kind::external),
       release_(std::move(release)) {}
 
+void Storage::set_pending_read(std::shared_ptr<Event> done) {
+  std::lock_guard<std::mutex> l(pending_mu_);
+  // Copies from one buffer are queued on one device's copy stream, so the newest event completes
+  // after the older ones; a copy to another device first waits for the older copy.
+  if (pending_read_ != nullptr && pending_read_->device_index() != done->device_index())
+    pending_read_->synchronize();
+  pending_read_ = std::move(done);
+}
+
+bool Storage::read_pending() const {
+  std::lock_guard<std::mutex> l(pending_mu_);
+  return pending_read_ != nullptr && !pending_read_->done();
+}
+
+void Storage::wait_reads() const {
+  std::shared_ptr<Event> e;
+  {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    e = pending_read_;
+  }
+  if (e != nullptr) e->synchronize();
+}
+
 Storage::~Storage() {
+  if (pending_read_ != nullptr) {
+    try {
+      pending_read_->synchronize();  // the copy still reads this block
+    } catch (...) {
+    }
+  }
   switch (kind_) {
     case Kind::device:
       deallocate(ptr_, bytes_, device_);

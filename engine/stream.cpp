@@ -154,6 +154,21 @@ void Event::synchronize() {
 #endif
 }
 
+bool Event::done() const {
+#ifdef Y8M_WITH_CUDA
+  if (handle_ == nullptr) return true;
+  const cudaError_t err = cudaEventQuery(static_cast<cudaEvent_t>(handle_));
+  if (err == cudaErrorNotReady) {
+    cudaGetLastError();  // not an error: leave no trace for the next launch check
+    return false;
+  }
+  Y8M_CUDA_CHECK(err);
+  return true;
+#else
+  return true;
+#endif
+}
+
 float Event::elapsed_ms(const Event& start, const Event& end) {
 #ifdef Y8M_WITH_CUDA
   Y8M_CHECK(start.handle_ != nullptr && end.handle_ != nullptr,

@@ -22,12 +22,15 @@ class Event {
   // Makes the device's compute stream wait for this event (no host blocking).
   void wait_on_compute(Device device);
   void synchronize();
+  // True when the recorded work has completed (or nothing was recorded); never blocks.
+  bool done() const;
+  int device_index() const { return device_; }  // -1 before the first record
   // Milliseconds between two recorded events (both on the same device).
   static float elapsed_ms(const Event& start, const Event& end);
 
  private:
   [[maybe_unused]] void* handle_ = nullptr;  // unused in CPU-only builds
-  [[maybe_unused]] int device_ = -1;
+  int device_ = -1;
 };
 
 }  // namespace y8m::engine

@@ -272,8 +272,42 @@ void Tensor::fill(double value) {
 #endif
 }
 
+#ifdef Y8M_WITH_CUDA
+namespace {
+
+// Host -> CUDA into a fresh block allocated for the copy stream; the compute stream waits for the
+// copy's event, and a pinned source keeps the event until the copy has read it.
+Tensor upload(const Tensor& src, const std::shared_ptr<Storage>& src_storage, Device device) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(byte_count(src.shape(), src.dtype()), device,
+                                            Storage::Kind::device, StreamUse::copy);
+  impl->shape = src.shape();
+  impl->dtype = src.dtype();
+  Tensor out(std::move(impl));
+  const size_t bytes = src.nbytes();
+  cuda::set_device(device.index);
+  if (bytes > 0) {
+    Y8M_CUDA_CHECK(cudaMemcpyAsync(out.data_ptr(), src.data_ptr(), bytes, cudaMemcpyHostToDevice,
+                                   cuda::copy_stream(device.index)));
+  }
+  // Even with nothing copied: the block was allocated on the copy stream, and frees are ordered on
+  // the compute stream.
+  auto done = std::make_shared<Event>();
+  done->record(device, /*copy_stream=*/true);
+  done->wait_on_compute(device);
+  if (src_storage->pinned() && bytes > 0) src_storage->set_pending_read(std::move(done));
+  return out;
+}
+
+}  // namespace
+#endif
+
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
+#ifdef Y8M_WITH_CUDA
+  if (this->device().is_cpu() && device.is_cuda() && device.index < cuda_device_count())
+    return upload(*this, impl().storage, device);
+#endif
   Tensor out = empty(shape(), dtype(), device);
   out.copy_from(*this);
   return out;

@@ -88,7 +88,9 @@ class Tensor {
     return slice_rows(i, i + 1).reshape(Shape(shape().begin() + 1, shape().end()));
   }
 
-  // Copies.
+  // Copies. Host -> CUDA runs on the device's copy stream, so the upload of the next batch overlaps
+  // the kernels still queued on the compute stream, which waits for it (no host blocking). From
+  // pinned memory the copy reads the host block after `to` returns: see host_read_pending().
   Tensor to(Device device) const;  // same tensor if already there
   Tensor to(DType dtype) const;    // element conversion (CPU, and f32<->f16/bf16/f64 on CUDA)
   Tensor clone() const;
@@ -106,6 +108,10 @@ class Tensor {
     return defined() && o.defined() && impl_->storage == o.impl_->storage;
   }
   long storage_use_count() const { return impl().storage.use_count(); }
+  // Pinned host tensors: whether an upload may still be reading this memory (a buffer pool must
+  // not refill it yet), and waiting for such reads to finish.
+  bool host_read_pending() const { return impl().storage->read_pending(); }
+  void wait_host_reads() const { impl().storage->wait_reads(); }
   long use_count() const { return impl_.use_count(); }
   AutogradMetaBase* autograd_meta() const { return impl().autograd.get(); }
   void set_autograd_meta(std::shared_ptr<AutogradMetaBase> m) const {

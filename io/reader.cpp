@@ -325,17 +325,27 @@ struct Reader::Impl {
 
   // Batch tensors are recycled once the consumer has dropped every reference to them: a fresh
   // 55 MB frame buffer (or 2.5 MB of labels) per batch would cost page faults and kernel zeroing on
-  // every batch.
+  // every batch (and a pinned one a cudaHostAlloc). A pinned buffer is reused only once the
+  // asynchronous upload that reads it has completed (Tensor::host_read_pending); when all are
+  // still being read and the pool is full, one of them is waited for.
   std::vector<Tensor> pool;
   Tensor pooled(const Shape& shape, DType dtype, bool pin) {
+    Tensor* in_flight = nullptr;
     for (Tensor& t : pool)
       if (t.storage_use_count() == 1 && t.use_count() == 1 && t.shape() == shape &&
-          t.dtype() == dtype && t.is_pinned() == pin)
-        return t.reshape(shape);
+          t.dtype() == dtype && t.is_pinned() == pin) {
+        if (!t.host_read_pending()) return t.reshape(shape);
+        if (in_flight == nullptr) in_flight = &t;
+      }
+    if (in_flight != nullptr && pool.size() >= kPoolSize) {
+      in_flight->wait_host_reads();
+      return in_flight->reshape(shape);
+    }
     Tensor t = Tensor::empty(shape, dtype, Device::cpu(), pin);
-    if (pool.size() < 16) pool.push_back(t);
+    if (pool.size() < kPoolSize) pool.push_back(t);
     return t.reshape(shape);
   }
+  static constexpr size_t kPoolSize = 32;  // 8 batches of frames, num_frames, labels, predictions
 
   // Runs fn(i) for i in [0, n) on up to `assembly_threads` threads (this one included) that take
   // the next index from a shared counter, so a thread slowed by the reader threads sharing its
