@@ -206,7 +206,7 @@ TEST(Adam, OptionAndParameterErrors) {
 }
 
 TEST(Adam, CudaMatchesCpu) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   const Device gpu = Device::cuda(0);
   // Sizes across the chunking (1, 33, more than one 65536 chunk), gradients above and below the
   // clip norm, and one parameter without a gradient.

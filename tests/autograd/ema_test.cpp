@@ -178,7 +178,7 @@ TEST(Ema, Errors) {
 }
 
 TEST(Ema, CudaMatchesCpu) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   const Device gpu = Device::cuda(0);
   // Sizes across the chunking (1, 33, more than one 65536 chunk) and an empty tensor.
   const std::vector<int64_t> sizes = {1, 33, 140001, 0, 5};

@@ -177,7 +177,7 @@ TEST(Module, ToTheSameDeviceKeepsEverything) {
 }
 
 TEST(Module, ToCudaMovesStorageUnderTheSameHandles) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   Top t;
   Tensor w = t.outer->inner->w;
   set_grad(w, Tensor::ones(w.shape()));

@@ -35,6 +35,11 @@ void write_file(const std::string& path, const std::string& bytes) {
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 
+bool cuda_required() {
+  const char* v = std::getenv("Y8M_REQUIRE_CUDA");
+  return v != nullptr && v[0] != '\0' && std::string(v) != "0";
+}
+
 std::string error_of(const std::function<void()>& f) {
   try {
     f();

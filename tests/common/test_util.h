@@ -1,5 +1,8 @@
-// Helpers shared by test suites: temporary folders and file byte access.
+// Helpers shared by test suites: temporary folders, file byte access, error messages, and the
+// guard of every CUDA test.
 #pragma once
+
+#include "engine/device.h"
 
 #include <cstdint>
 #include <functional>
@@ -39,4 +42,19 @@ inline void expect_error(const std::function<void()>& f, const std::vector<std::
 }
 void write_file(const std::string& path, const std::string& bytes);
 
+// Y8M_REQUIRE_CUDA=1 in the environment: a CUDA test fails instead of skipping when no device is
+// visible (the GPU check sets it, so no CUDA test can pass there by skipping).
+bool cuda_required();
+
 }  // namespace y8m::testing
+
+// First statement of every CUDA test: skips with the reason when no CUDA device is usable, or
+// fails (Y8M_REQUIRE_CUDA=1).
+#define Y8M_REQUIRE_CUDA()                                                            \
+  do {                                                                                \
+    if (::y8m::engine::cuda_device_count() == 0) {                                    \
+      if (::y8m::testing::cuda_required())                                            \
+        FAIL() << "Y8M_REQUIRE_CUDA=1: " << ::y8m::engine::cuda_unavailable_reason(); \
+      GTEST_SKIP() << ::y8m::engine::cuda_unavailable_reason();                       \
+    }                                                                                 \
+  } while (0)

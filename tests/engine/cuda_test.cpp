@@ -20,11 +20,6 @@
 namespace y8m::engine {
 namespace {
 
-#define Y8M_REQUIRE_CUDA()                                                   \
-  do {                                                                       \
-    if (cuda_device_count() == 0) GTEST_SKIP() << cuda_unavailable_reason(); \
-  } while (0)
-
 using testing::error_of;
 
 const Device kGpu = Device::cuda(0);

@@ -38,7 +38,7 @@ ModelConfig real_width_config() {
 }
 
 TEST(ModelsCuda, InitializationMatchesCpu) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   const ModelConfig c = real_width_config();
   auto cpu = create_model(c, 123, Device::cpu());
   auto gpu = create_model(c, 123, Device::cuda(0));
@@ -93,7 +93,7 @@ std::vector<ModelConfig> pooling_models() {
 }
 
 TEST(ModelsCuda, PoolingModelsForwardAndGradientsMatchCpu) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   for (const ModelConfig& c : pooling_models()) {
     SCOPED_TRACE(c.model);
     check_forward_and_gradients(c);

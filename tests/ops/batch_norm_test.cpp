@@ -187,7 +187,7 @@ TEST(BatchNorm, Errors) {
 // The moving-statistics update on CUDA against the CPU (the harness runs with update_moving =
 // false).
 TEST(BatchNorm, CudaMovingUpdateMatchesCpu) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   for (const Shape& shape : {Shape{3000, 1152}, Shape{2, 300, 33}, Shape{1, 1152}}) {
     const int64_t c = shape.back();
     const Tensor x = uniform(shape, 31, -1, 3).to(DType::f32);

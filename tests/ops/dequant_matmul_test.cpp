@@ -270,10 +270,8 @@ TEST(DequantMatmul, ErrorsNameTheOp) {
 
 // ---- CUDA ----
 
-bool no_gpu() { return engine::cuda_device_count() == 0; }
-
 TEST(Dequantize, CudaBitIdentical) {
-  if (no_gpu()) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   const Device gpu = Device::cuda(0);
   const Tensor cb = special_codebook();
   for (int64_t n : {1, 3, 4, 1031, 1 << 20}) {
@@ -297,7 +295,7 @@ void check_cuda(const DqInputs& in, double tol, const std::string& what, bool gr
 }
 
 TEST(DequantMatmul, CudaMatchesCpu) {
-  if (no_gpu()) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   // Every streaming pass size (1, 2, 4, 8, 16 rows, several passes up to 64) and the GEMM path
   // (65, 200); 1024 columns take the vector loads, 3862 and 257 the byte loads.
   uint64_t seed = 700;
@@ -314,7 +312,7 @@ TEST(DequantMatmul, CudaMatchesCpu) {
 }
 
 TEST(DequantMatmul, CudaNetVladHiddenLayer) {
-  if (no_gpu()) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   // [B, 278528]·[278528, 1024] (NetVLAD1's hidden layer) on integers: exact, so the many split-K
   // ranges must reproduce the CPU bit for bit. Forward only (the CPU backward costs seconds).
   for (int64_t b : {1, 16})
@@ -323,7 +321,7 @@ TEST(DequantMatmul, CudaNetVladHiddenLayer) {
 }
 
 TEST(DequantMatmul, CudaUnalignedWeights) {
-  if (no_gpu()) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   // Wq one byte into its buffer: the byte-load kernels even though N = 1024 is a multiple of 16.
   const int64_t k = 1031, n = 1024;
   for (int64_t b : {1, 16, 200}) {
@@ -340,7 +338,7 @@ TEST(DequantMatmul, CudaUnalignedWeights) {
 }
 
 TEST(DequantMatmul, CudaCompositeMatchesFused) {
-  if (no_gpu()) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   for (int64_t b : {1, 16, 200}) {
     const DqInputs in(b, 1152, 1024, true, false, 1000 + static_cast<uint64_t>(b));
     const Device gpu = Device::cuda(0);

@@ -191,7 +191,7 @@ TEST(GatedMoe, ShapeErrorsNameTheOp) {
 // CUDA against the CPU (f32): forward, both gradients, one gradient alone, every M path, and
 // run-to-run bit equality (no atomics).
 TEST(GatedMoe, CudaMatchesCpu) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   const Device gpu = Device::cuda(0);
   for (int64_t m : {1, 2, 3, 4, 5}) {
     for (const auto& [b, v] : {std::pair<int64_t, int64_t>{160, 3862}, {1, 33}, {0, 3862}}) {

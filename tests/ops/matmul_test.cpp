@@ -116,7 +116,7 @@ void check_all_forms(Device dev) {
 TEST(Matmul, ExactSmallIntegersCpu) { check_all_forms(Device::cpu()); }
 
 TEST(Matmul, ExactSmallIntegersCuda) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   check_all_forms(Device::cuda(0));
 }
 

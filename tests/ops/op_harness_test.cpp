@@ -1,6 +1,7 @@
 // Runs every OpSpec (tests/ops/op_harness.h): gradcheck, f32-vs-f64, CUDA-vs-CPU, and list
 // coverage.
 #include "tests/ops/op_harness.h"
+#include "tests/common/test_util.h"
 
 #include "autograd/gradcheck.h"
 #include "engine/rng.h"
@@ -91,7 +92,7 @@ TEST_P(OpSpecTest, CudaMatchesCpu) {
   const ops::OpInfo* oi = info(s.op);
   ASSERT_NE(oi, nullptr);
   if (!oi->has_cuda) GTEST_SKIP() << s.op << " has no CUDA kernel";
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   for (const OpCase& c : s.parity_cases()) {
     const bool grads = oi->differentiable && !grad_inputs(c).empty();
     std::vector<Tensor> in_cpu = prepare(c, DType::f32, Device::cpu(), grads);

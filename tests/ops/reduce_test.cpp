@@ -204,7 +204,7 @@ TEST(Reduce, ErrorsNameTheOp) {
 // CUDA semantics the harness cannot see (it draws tie-free gradcheck inputs): skipped without a
 // GPU.
 TEST(ReduceCuda, TiesZeroVectorsAndLargeLogits) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   const Device gpu = Device::cuda(0);
   // 2000 equal values: the row kernel's tree must still pick index 0.
   const Tensor ties = Tensor::full({3, 2000}, 1.5).to(gpu);

@@ -3,6 +3,7 @@
 // clamped cluster), needs_input_grad, the no-grad path, error messages, and fused CUDA against
 // fused CPU (skipped without a GPU).
 #include "ops/fused/vlad.h"
+#include "tests/common/test_util.h"
 #include "tests/ops/op_harness.h"
 
 #include "autograd/variable.h"
@@ -226,7 +227,7 @@ TEST(Vlad, ShapeErrorsNameTheOp) {
 }
 
 TEST(Vlad, CudaMatchesCpu) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   struct Case {
     Inputs in;
     std::string label;
