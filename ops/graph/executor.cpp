@@ -112,6 +112,7 @@ Executor::Executor(Graph graph, const NamedTensors& initializers, Device device)
     ids[name] = static_cast<int64_t>(value_names_.size());
     value_names_.push_back(name);
     constants_.emplace_back();
+    host_constants_.emplace_back();
     return ids[name];
   };
   for (const ValueInfo& v : graph_.inputs) input_ids_.push_back(add(v.name));
@@ -126,6 +127,9 @@ Executor::Executor(Graph graph, const NamedTensors& initializers, Device device)
     Tensor t = it->second->to(device_);
     if (t.dtype() == DType::f16) t = t.to(DType::f32);
     constants_[static_cast<size_t>(id)] = t;
+    const Tensor& given_t = *it->second;
+    if (given_t.device().is_cpu() && (t.dtype() == DType::i32 || t.dtype() == DType::i64))
+      host_constants_[static_cast<size_t>(id)] = given_t;  // small: lets ops check indices
   }
   std::vector<int64_t> last_use;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
@@ -162,7 +166,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
                                             engine::Generator& gen, RunStats* stats) const {
   autograd::NoGradGuard ng;  // graphs are inference: never record autograd nodes
   std::vector<Tensor> values = constants_;
-  std::vector<Tensor> host(values.size());
+  std::vector<Tensor> host = host_constants_;
   // Inputs: all present, nothing extra, dtypes and fixed dimensions as declared, one batch size.
   for (const auto& kv : inputs)
     Y8M_CHECK(graph_.find_input(kv.first) != nullptr,

@@ -64,6 +64,7 @@ class Executor {
   Device device_;
   std::vector<std::string> value_names_;  // id -> name
   std::vector<Tensor> constants_;         // id -> initializer on the device (undefined otherwise)
+  std::vector<Tensor> host_constants_;    // id -> integer initializer given on the host (indices)
   std::vector<int64_t> input_ids_;        // graph inputs, in graph order
   std::vector<int64_t> output_ids_;
   std::vector<Step> steps_;

@@ -27,6 +27,8 @@ class OpArgs {
   Tensor host(size_t i) const {
     return host_in_[i].defined() ? host_in_[i] : in_[i].to(Device::cpu());
   }
+  // Whether input i has a host copy already (a host graph input or an integer initializer).
+  bool has_host(size_t i) const { return host_in_[i].defined(); }
   Device device() const { return device_; }
   engine::Generator& gen() const { return gen_; }
 

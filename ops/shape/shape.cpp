@@ -108,8 +108,9 @@ Tensor transpose_raw(const Tensor& x) {
   return y;
 }
 
-// Checks dtype, rank, device and that every index lies in [0, N). A CUDA index tensor is copied to
-// the host for the check (a synchronization; index tensors are small: one entry per gathered row).
+// Checks dtype, rank and device; on the CPU also that every index lies in [0, N). A CUDA index
+// is not copied back to be checked (that would synchronize every forward): it is checked where it
+// is built (check_gather_index).
 void check_gather(const Tensor& x, const Tensor& index) {
   Y8M_CHECK(x.defined() && index.defined(), "gather_rows: undefined input tensor");
   Y8M_CHECK(x.dim() >= 1, "gather_rows: x needs at least one dimension, got {}", x.str());
@@ -119,22 +120,11 @@ void check_gather(const Tensor& x, const Tensor& index) {
   Y8M_CHECK(x.device() == index.device(), "gather_rows: device mismatch: x {} vs index {}", x.str(),
             index.str());
   if (x.device().is_cuda()) {
-    Y8M_CHECK(x.size(0) <= INT_MAX && index.size(0) <= INT_MAX,
+    Y8M_CHECK(x.size(0) < INT_MAX && index.size(0) <= INT_MAX,
               "gather_rows: more than 2^31 rows or indices: x {}, index {}", x.str(), index.str());
+    return;
   }
-  const Tensor host = index.to(Device::cpu());
-  const int64_t n = x.size(0), m = index.size(0);
-  auto check_all = [&](const auto* p) {
-    for (int64_t i = 0; i < m; ++i)
-      Y8M_CHECK(p[i] >= 0 && p[i] < n,
-                "gather_rows: index {} at position {} is out of range [0, {}) for x {}",
-                static_cast<int64_t>(p[i]), i, n, x.str());
-  };
-  if (host.dtype() == DType::i64) {
-    check_all(host.data<int64_t>());
-  } else {
-    check_all(host.data<int32_t>());
-  }
+  check_gather_index(index, x.size(0), x.str());
 }
 
 Tensor gather_raw(const Tensor& x, const Tensor& index) {
@@ -154,8 +144,8 @@ Tensor gather_raw(const Tensor& x, const Tensor& index) {
       cpu::gather_rows<int32_t>(x.data_ptr(), index.data<int32_t>(), out.data_ptr(), m, row_bytes);
     }
   } else {
-    Y8M_ON_CUDA(cuda::gather_rows(x.data_ptr(), index.data_ptr(), i64, out.data_ptr(), m, row_bytes,
-                                  stream_of(x)));
+    Y8M_ON_CUDA(cuda::gather_rows(x.data_ptr(), index.data_ptr(), i64, out.data_ptr(), m, x.size(0),
+                                  row_bytes, stream_of(x)));
   }
   return out;
 }
@@ -296,6 +286,26 @@ Tensor transpose(const Tensor& x) {
   }
   Y8M_TRACE_OP("transpose", {}, {x}, {y});
   return y;
+}
+
+void check_gather_index(const Tensor& index, int64_t rows, const std::string& x_str) {
+  Y8M_CHECK(index.defined() && index.device().is_cpu(),
+            "gather_rows: the index check needs a host index, got {}",
+            index.defined() ? index.str() : std::string("undefined"));
+  Y8M_CHECK(index.dtype() == DType::i32 || index.dtype() == DType::i64,
+            "gather_rows: index must be i32 or i64, got {}", index.str());
+  const int64_t m = index.numel();
+  auto check_all = [&](const auto* p) {
+    for (int64_t i = 0; i < m; ++i)
+      Y8M_CHECK(p[i] >= 0 && p[i] < rows,
+                "gather_rows: index {} at position {} is out of range [0, {}) for x {}",
+                static_cast<int64_t>(p[i]), i, rows, x_str);
+  };
+  if (index.dtype() == DType::i64) {
+    check_all(index.data<int64_t>());
+  } else {
+    check_all(index.data<int32_t>());
+  }
 }
 
 Tensor gather_rows(const Tensor& x, const Tensor& index) {

@@ -19,17 +19,18 @@ constexpr size_t kAlign = 256;  // workspace sub-buffer alignment
 using engine::cuda::grid_for;
 
 // Row r of dst (stride dst_ld words) = row src_row(r) of src (stride src_ld words), row_words
-// words. A null `index` means src_row(r) = r.
+// words. A null `index` means src_row(r) = r; an index outside [0, src_rows) yields a zero row
+// (the index is checked where it is built, not here: a bad one must not read out of bounds).
 template <class W, class I>
 __global__ void copy_rows_kernel(const W* __restrict__ src, long long src_ld, W* __restrict__ dst,
                                  long long dst_ld, const I* __restrict__ index, long long rows,
-                                 long long row_words) {
+                                 long long row_words, long long src_rows) {
   const long long total = rows * row_words;
   for (long long i = blockIdx.x * (long long)kBlock + threadIdx.x; i < total;
        i += (long long)gridDim.x * kBlock) {
     const long long r = i / row_words, c = i - r * row_words;
     const long long sr = index != nullptr ? static_cast<long long>(index[r]) : r;
-    dst[r * dst_ld + c] = src[sr * src_ld + c];
+    dst[r * dst_ld + c] = sr >= 0 && sr < src_rows ? src[sr * src_ld + c] : W{};
   }
 }
 
@@ -46,29 +47,29 @@ int word_bytes(const void* src, const void* dst, int64_t src_ld, int64_t dst_ld,
 
 template <class W, class I>
 void launch_copy(const void* src, int64_t src_ld, void* dst, int64_t dst_ld, const I* index,
-                 int64_t rows, int64_t row_bytes, cudaStream_t st) {
+                 int64_t rows, int64_t row_bytes, int64_t src_rows, cudaStream_t st) {
   const long long w = sizeof(W), row_words = row_bytes / w;
   copy_rows_kernel<W, I><<<grid_for(rows * row_words, kBlock), kBlock, 0, st>>>(
       static_cast<const W*>(src), src_ld / w, static_cast<W*>(dst), dst_ld / w, index, rows,
-      row_words);
+      row_words, src_rows);
   Y8M_CUDA_LAUNCH_CHECK("copy_rows");
 }
 
 template <class I>
 void copy_dispatch(const void* src, int64_t src_ld, void* dst, int64_t dst_ld, const I* index,
-                   int64_t rows, int64_t row_bytes, cudaStream_t st) {
+                   int64_t rows, int64_t row_bytes, int64_t src_rows, cudaStream_t st) {
   if (rows == 0 || row_bytes == 0) return;
   switch (word_bytes(src, dst, src_ld, dst_ld, row_bytes)) {
     case 16:
-      return launch_copy<uint4>(src, src_ld, dst, dst_ld, index, rows, row_bytes, st);
+      return launch_copy<uint4>(src, src_ld, dst, dst_ld, index, rows, row_bytes, src_rows, st);
     case 8:
-      return launch_copy<uint2>(src, src_ld, dst, dst_ld, index, rows, row_bytes, st);
+      return launch_copy<uint2>(src, src_ld, dst, dst_ld, index, rows, row_bytes, src_rows, st);
     case 4:
-      return launch_copy<uint32_t>(src, src_ld, dst, dst_ld, index, rows, row_bytes, st);
+      return launch_copy<uint32_t>(src, src_ld, dst, dst_ld, index, rows, row_bytes, src_rows, st);
     case 2:
-      return launch_copy<uint16_t>(src, src_ld, dst, dst_ld, index, rows, row_bytes, st);
+      return launch_copy<uint16_t>(src, src_ld, dst, dst_ld, index, rows, row_bytes, src_rows, st);
     default:
-      return launch_copy<uint8_t>(src, src_ld, dst, dst_ld, index, rows, row_bytes, st);
+      return launch_copy<uint8_t>(src, src_ld, dst, dst_ld, index, rows, row_bytes, src_rows, st);
   }
 }
 
@@ -98,13 +99,15 @@ __global__ void transpose_kernel(const float* __restrict__ x, float* __restrict_
   }
 }
 
-// keys[i] = index[i], positions[i] = i: the pairs the radix sort orders.
+// keys[i] = index[i], positions[i] = i: the pairs the radix sort orders. An index outside
+// [0, n_rows) gets the key n_rows, whose run no dx row reads (the forward gave it a zero row).
 template <class I>
 __global__ void init_pairs_kernel(const I* __restrict__ index, int* __restrict__ keys,
-                                  int* __restrict__ positions, long long m) {
+                                  int* __restrict__ positions, long long m, long long n_rows) {
   for (long long i = blockIdx.x * (long long)kBlock + threadIdx.x; i < m;
        i += (long long)gridDim.x * kBlock) {
-    keys[i] = static_cast<int>(index[i]);
+    const long long k = static_cast<long long>(index[i]);
+    keys[i] = static_cast<int>(k >= 0 && k < n_rows ? k : n_rows);
     positions[i] = static_cast<int>(i);
   }
 }
@@ -158,7 +161,7 @@ size_t sort_temp_bytes(int64_t m, int64_t n_rows) {
 
 void copy_rows(const void* src, int64_t src_ld, void* dst, int64_t dst_ld, int64_t rows,
                int64_t row_bytes, cudaStream_t st) {
-  copy_dispatch<int>(src, src_ld, dst, dst_ld, nullptr, rows, row_bytes, st);
+  copy_dispatch<int>(src, src_ld, dst, dst_ld, nullptr, rows, row_bytes, rows, st);
 }
 
 void transpose(const float* x, float* y, int64_t batch, int64_t m, int64_t n, cudaStream_t st) {
@@ -172,21 +175,23 @@ void transpose(const float* x, float* y, int64_t batch, int64_t m, int64_t n, cu
 }
 
 void gather_rows(const void* x, const void* index, bool index_i64, void* out, int64_t m,
-                 int64_t row_bytes, cudaStream_t st) {
+                 int64_t n_rows, int64_t row_bytes, cudaStream_t st) {
   if (index_i64) {
     copy_dispatch(x, row_bytes, out, row_bytes, static_cast<const int64_t*>(index), m, row_bytes,
-                  st);
+                  n_rows, st);
   } else {
     copy_dispatch(x, row_bytes, out, row_bytes, static_cast<const int32_t*>(index), m, row_bytes,
-                  st);
+                  n_rows, st);
   }
 }
 
+// Keys lie in [0, n_rows]: n_rows is the run of the indices outside [0, n_rows), which no dx row
+// reads.
 size_t gather_rows_backward_workspace(int64_t m, int64_t n_rows) {
   if (m == 0) return 0;
   const size_t mi = align_up(static_cast<size_t>(m) * sizeof(int));
-  const size_t ni = align_up(static_cast<size_t>(n_rows) * sizeof(int));
-  return align_up(sort_temp_bytes(m, n_rows)) + 4 * mi + 2 * ni;
+  const size_t ni = align_up(static_cast<size_t>(n_rows + 1) * sizeof(int));
+  return align_up(sort_temp_bytes(m, n_rows + 1)) + 4 * mi + 2 * ni;
 }
 
 void gather_rows_backward(const void* index, bool index_i64, const float* dy, float* dx, int64_t m,
@@ -197,15 +202,16 @@ void gather_rows_backward(const void* index, bool index_i64, const float* dy, fl
     Y8M_CUDA_CHECK(cudaMemsetAsync(dx, 0, static_cast<size_t>(n_rows * d) * sizeof(float), st));
     return;
   }
-  // Carve the workspace: sort temp, keys in/out, positions in/out, run start/end per row.
-  size_t temp_bytes = sort_temp_bytes(m, n_rows);
+  // Carve the workspace: sort temp, keys in/out, positions in/out, run start/end per row (and
+  // for the out-of-range key n_rows).
+  size_t temp_bytes = sort_temp_bytes(m, n_rows + 1);
   Y8M_ASSERT(workspace_bytes >= gather_rows_backward_workspace(m, n_rows),
              "gather_rows_backward: workspace of {} bytes is too small", workspace_bytes);
   char* p = static_cast<char*>(workspace);
   void* temp = p;
   p += align_up(temp_bytes);
   const size_t mi = align_up(static_cast<size_t>(m) * sizeof(int));
-  const size_t ni = align_up(static_cast<size_t>(n_rows) * sizeof(int));
+  const size_t ni = align_up(static_cast<size_t>(n_rows + 1) * sizeof(int));
   int* keys_in = reinterpret_cast<int*>(p);
   int* keys_out = reinterpret_cast<int*>(p + mi);
   int* pos_in = reinterpret_cast<int*>(p + 2 * mi);
@@ -216,16 +222,16 @@ void gather_rows_backward(const void* index, bool index_i64, const float* dy, fl
   const unsigned grid_m = grid_for(m, kBlock);
   if (index_i64) {
     init_pairs_kernel<<<grid_m, kBlock, 0, st>>>(static_cast<const int64_t*>(index), keys_in,
-                                                 pos_in, m);
+                                                 pos_in, m, n_rows);
   } else {
     init_pairs_kernel<<<grid_m, kBlock, 0, st>>>(static_cast<const int32_t*>(index), keys_in,
-                                                 pos_in, m);
+                                                 pos_in, m, n_rows);
   }
   Y8M_CUDA_LAUNCH_CHECK("gather_rows_backward/init_pairs");
   // Stable: equal keys keep increasing positions, which fixes the summation order.
   Y8M_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, keys_in, keys_out, pos_in,
-                                                 pos_out, static_cast<int>(m), 0, key_bits(n_rows),
-                                                 st));
+                                                 pos_out, static_cast<int>(m), 0,
+                                                 key_bits(n_rows + 1), st));
   Y8M_CUDA_CHECK(cudaMemsetAsync(start, 0, 2 * ni, st));  // start and end are adjacent
   mark_runs_kernel<<<grid_m, kBlock, 0, st>>>(keys_out, start, end, m);
   Y8M_CUDA_LAUNCH_CHECK("gather_rows_backward/mark_runs");

@@ -34,9 +34,11 @@ void copy_rows(const void* src, int64_t src_ld, void* dst, int64_t dst_ld, int64
                int64_t row_bytes, cudaStream_t st);
 // Tiled through shared memory (32x33 tiles: the padding column avoids bank conflicts).
 void transpose(const float* x, float* y, int64_t batch, int64_t m, int64_t n, cudaStream_t st);
-// `index` is i64 when index_i64, else i32.
+// `index` is i64 when index_i64, else i32; x has n_rows rows. An index outside [0, n_rows) gives
+// a zero row (and no gradient): the callers check indices where they are built, and the kernel
+// only keeps a bad one from reading out of bounds.
 void gather_rows(const void* x, const void* index, bool index_i64, void* out, int64_t m,
-                 int64_t row_bytes, cudaStream_t st);
+                 int64_t n_rows, int64_t row_bytes, cudaStream_t st);
 // Workspace bytes gather_rows_backward needs for m indices into n_rows rows.
 size_t gather_rows_backward_workspace(int64_t m, int64_t n_rows);
 // Deterministic scatter-add without atomics: a stable radix sort of (index, position) pairs groups

@@ -106,16 +106,42 @@ TEST(Shape, Errors) {
   if (engine::cuda_device_count() > 0) {
     expect_error([&] { ops::gather_rows(x.to(Device::cuda(0)), ints({0}, {1})); },
                  {"gather_rows", "device"});
-    expect_error(
-        [&] { ops::gather_rows(x.to(Device::cuda(0)), ints({9}, {1}).to(Device::cuda(0))); },
-        {"gather_rows", "index 9"});
+  }
+}
+
+// A CUDA index is not copied back to be checked (that would synchronize every step): the builder
+// checks it (check_gather_index), and the kernel turns a bad one into a zero row with no gradient
+// instead of reading out of bounds.
+TEST(Shape, GatherRowsCudaBadIndexGivesZeroRowsWithoutReadingOutside) {
+  expect_error(
+      [] {
+        ops::check_gather_index(ints({0, 5, 9}, {3}), 5, "f32[5, 3]");
+      },
+      {"gather_rows", "index 5", "position 1", "[0, 5)", "f32[5, 3]"});
+  expect_error([] { ops::check_gather_index(ints({-1}, {1}, DType::i64), 5, "x"); },
+               {"gather_rows", "index -1"});
+  EXPECT_NO_THROW(ops::check_gather_index(ints({0, 4}, {2}), 5, "x"));
+  Y8M_REQUIRE_CUDA();
+  const Device gpu = Device::cuda(0);
+  const Tensor xh = uniform({5, 3}, 3).to(DType::f32);
+  for (DType it : {DType::i32, DType::i64}) {
+    Tensor x = xh.to(gpu);
+    autograd::set_requires_grad(x, true);
+    const Tensor y = ops::gather_rows(x, ints({4, 9, -3, 0, 4}, {5}, it).to(gpu));
+    const std::vector<float> xv = xh.to_vector<float>(), yv = y.to_vector<float>();
+    const std::vector<float> want = {xv[12], xv[13], xv[14], 0,     0,      0,      0,     0,
+                                     0,      xv[0],  xv[1],  xv[2], xv[12], xv[13], xv[14]};
+    EXPECT_EQ(yv, want);
+    autograd::backward(y, Tensor::ones({5, 3}).to(gpu));
+    const std::vector<float> g = autograd::grad(x).to_vector<float>();
+    EXPECT_EQ(g, std::vector<float>({1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2}));
   }
 }
 
 // Many repeats of few rows: the sort-based CUDA scatter-add must match the CPU's serial order
 // exactly.
 TEST(Shape, GatherRowsBackwardCudaMatchesCpuExactly) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   std::vector<int64_t> idx;
   for (int64_t i = 0; i < 5000; ++i) idx.push_back((i * 7919) % 3 + (i % 11 == 0 ? 4 : 0));
   const Tensor index = ints(idx, {5000});
@@ -133,7 +159,7 @@ TEST(Shape, GatherRowsBackwardCudaMatchesCpuExactly) {
 }
 
 TEST(Shape, TransposeCudaOddSizes) {
-  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  Y8M_REQUIRE_CUDA();
   for (const Shape& s : {Shape{1, 1}, Shape{33, 65}, Shape{3, 100, 31}, Shape{2, 2, 64, 32}}) {
     const Tensor x = uniform(s, 7).to(DType::f32);
     EXPECT_EQ(compare(ops::transpose(x.to(Device::cuda(0))), ops::transpose(x), 0, 0), "")
