@@ -9,6 +9,7 @@
 #include <absl/flags/flag.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -66,11 +67,16 @@ void export_inference_model(const std::string& ckpt) {
 int eval() {
   using namespace y8m;
   const std::string train_dir = absl::GetFlag(FLAGS_train_dir);
+  // Every flag is checked before the first export, so a bad one writes nothing.
+  Y8M_CHECK(absl::GetFlag(FLAGS_n_rounds) >= 1, "--n_rounds must be at least 1, got {}",
+            absl::GetFlag(FLAGS_n_rounds));
   if (absl::GetFlag(FLAGS_build_only)) {
     export_inference_model(newest_checkpoint(train_dir));
     return 0;
   }
-  Y8M_CHECK(!absl::GetFlag(FLAGS_eval_data_pattern).empty(), "--eval_data_pattern: required");
+  const double poll_secs = absl::GetFlag(FLAGS_poll_secs);
+  Y8M_CHECK(absl::GetFlag(FLAGS_run_once) || (std::isfinite(poll_secs) && poll_secs > 0),
+            "--poll_secs must be a positive number of seconds, got {}", poll_secs);
   pipeline::EvalOptions o;
   o.train_dir = train_dir;
   o.eval_data_pattern = absl::GetFlag(FLAGS_eval_data_pattern);
@@ -83,6 +89,7 @@ int eval() {
   o.explicit_model_flags = apps::explicit_model_flags();
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
   o.use_ema = absl::GetFlag(FLAGS_use_EMA);
+  pipeline::check_eval_options(o);
   // --model=ARCHIVE (eval_custom.py) evaluates an archive; --model=ClassName is an architecture
   // flag.
   const std::string model = apps::model_config_from_flags().model;

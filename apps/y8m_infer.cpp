@@ -48,6 +48,9 @@ int infer() {
             model_given ? "" : " (export one with y8m-eval --build_only)");
   const Device device = apps::device_from_flag();
   const pipeline::ArchiveModel model(archive, device);
+  std::map<std::string, std::string> flags = apps::explicit_model_flags();
+  flags.erase("model");  // the archive's path here
+  pipeline::check_flags_match_archive(model.archive().model_config, archive, flags);
   const models::ModelConfig config = model.config();
   io::ReaderOptions ro = pipeline::reader_options(config);
   ro.decode.require_labels = false;  // test data has no labels

@@ -294,6 +294,17 @@ void export_model(models::VideoModel& model, const std::string& path, const Expo
   write_archive(path, g, model.config(), meta);
 }
 
+void check_flags_match_archive(const std::map<std::string, std::string>& archive_config,
+                               const std::string& path,
+                               const std::map<std::string, std::string>& flags) {
+  for (const auto& [name, value] : flags) {
+    const auto it = archive_config.find(name);
+    Y8M_CHECK(it != archive_config.end() && it->second == value,
+              "--{}={} does not match the archive {} ({}); the architecture comes from the archive",
+              name, value, path, it != archive_config.end() ? it->second : "absent");
+  }
+}
+
 models::ModelConfig eval_model_config(const std::map<std::string, std::string>& checkpoint_config,
                                       const std::string& path,
                                       const std::map<std::string, std::string>& flags) {

@@ -69,6 +69,14 @@ void write_archive(const std::string& path, const ops::graph::GraphWithWeights& 
 void export_model(models::VideoModel& model, const std::string& path,
                   const ExportOptions& opts = {});
 
+// An app that runs an archive (y8m-infer) takes its architecture from the archive: flags given on
+// the command line (name -> value, config map form) must agree with the archive's config at
+// `path`, the frame-sampling ones included (they were baked in at export); else an error names the
+// first that does not.
+void check_flags_match_archive(const std::map<std::string, std::string>& archive_config,
+                               const std::string& path,
+                               const std::map<std::string, std::string>& flags);
+
 // The config that evaluation and export build from a checkpoint's config (at `path`) and the
 // architecture flags given on the command line (name -> value). eval.py built its graph from its
 // own flags, so the frame-sampling ones (--sample_all, --sample_random_frames, --iterations)

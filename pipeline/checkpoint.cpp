@@ -127,6 +127,16 @@ ModelSource load_model_source(const std::string& path, const std::string& flag) 
   m.kind = c.kind();
   m.model_config = c.model_config();
   Y8M_CHECK(!m.model_config.empty(), "{}: {} records no model config", flag, path);
+  // y8m-quantize's codebook indices are not weights to start from (float16 storage is).
+  for (const auto& t : c.tensors()) {
+    if (t.codebook.empty()) continue;
+    const auto& meta = c.metadata();
+    const auto how = meta.find("quantize_transform"), from = meta.find("quantized_from");
+    Y8M_FAIL(
+        "{}: {} is quantized ({}): EMA fine-tuning starts from float weights{}", flag, path,
+        how != meta.end() ? how->second : "uint8 codebooks",
+        from != meta.end() ? "; use " + from->second + ", the archive it was quantized from" : "");
+  }
   const std::string prefix = kOptimizerPrefix;
   for (const auto& t : c.tensors()) {
     if (t.name.compare(0, prefix.size(), prefix) == 0 || is_shadow(t.name)) continue;

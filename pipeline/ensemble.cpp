@@ -23,7 +23,12 @@ og::GraphWithWeights merge_archives(const std::vector<Archive>& members,
   Y8M_CHECK(weights.size() == members.size(), "--weights: {} weights for {} models", weights.size(),
             members.size());
   double total = 0;
-  for (double w : weights) total += w;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    Y8M_CHECK(std::isfinite(weights[i]) && weights[i] >= 0,
+              "--weights: weight {} of {} is {}; weights are non-negative and sum to 1", weights[i],
+              members[i].path, std::isfinite(weights[i]) ? "negative" : "not finite");
+    total += weights[i];
+  }
   Y8M_CHECK(std::fabs(total - 1.0) <= 1e-4, "--weights must sum to 1 (within 1e-4), got {}", total);
   og::GraphWithWeights out;
   const og::Graph& first = members[0].graph;

@@ -14,9 +14,9 @@
 
 namespace y8m::pipeline {
 
-// Weights must be as many as members and sum to 1 within 1e-4 (the original's check). Members must
-// read the same inputs (same graph input names, dtypes and shapes) and produce the same number of
-// classes.
+// Weights must be as many as members, finite, non-negative and sum to 1 within 1e-4 (the original
+// checked only the sum). Members must read the same inputs (same graph input names, dtypes and
+// shapes) and produce the same number of classes.
 ops::graph::GraphWithWeights merge_archives(const std::vector<Archive>& members,
                                             const std::vector<double>& weights);
 

@@ -15,9 +15,18 @@
 
 namespace y8m::pipeline {
 
-EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
+void check_eval_options(const EvalOptions& o) {
+  Y8M_CHECK(!o.eval_data_pattern.empty(), "--eval_data_pattern: required");
   Y8M_CHECK(o.n_rounds >= 1, "--n_rounds must be at least 1, got {}", o.n_rounds);
   Y8M_CHECK(o.top_k >= 1, "--top_k must be at least 1, got {}", o.top_k);
+  Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
+  Y8M_CHECK(o.num_readers > 0, "--num_readers must be positive, got {}", o.num_readers);
+  io::corrupt_policy_from_name(o.corrupt_records);
+  io::expand_patterns(o.eval_data_pattern, "--eval_data_pattern");
+}
+
+EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
+  check_eval_options(o);
   EvalResult r;
   models::ModelConfig config;
   std::function<Tensor(const io::Batch&, engine::Generator&)> predict;

@@ -47,6 +47,11 @@ struct EvalResult {
   std::string line;  // the final log line
 };
 
+// Checks every option that run_eval reads (numbers, --corrupt_records, the data pattern matching
+// files) without loading anything: y8m-eval calls it before it exports, so a bad flag writes
+// nothing. Throws naming the flag.
+void check_eval_options(const EvalOptions& opts);
+
 EvalResult run_eval(const EvalOptions& opts, std::FILE* log);
 
 }  // namespace y8m::pipeline
