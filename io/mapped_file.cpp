@@ -28,6 +28,11 @@ MappedFile map_file(const std::string& path, bool sequential) {
     if (m == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
+      // ENOMEM: no address space or memory for the mapping (ulimit -v, overcommit), not a bad file.
+      Y8M_CHECK(err != ENOMEM,
+                "out of memory: mapping the {} bytes of {} failed (mmap: ENOMEM; check ulimit -v "
+                "and free memory; the file itself is not at fault)",
+                f.size, path);
       Y8M_FAIL("{}: cannot map {} bytes: {}", path, f.size, std::strerror(err));
     }
     ::madvise(m, f.size, sequential ? MADV_SEQUENTIAL : MADV_RANDOM);  // advice only: may fail

@@ -20,7 +20,7 @@ struct MappedFile {
 // otherwise access is random (archives read sparsely, record counting touches only headers).
 // Nothing is populated up front: a reader on a cold multi-GB shard would otherwise wait for the
 // whole file before its first record. Errors name the file: "cannot open", "not a regular file",
-// "cannot map".
+// "cannot map"; a mapping refused for lack of memory (ENOMEM) starts with "out of memory".
 MappedFile map_file(const std::string& path, bool sequential);
 
 // Starts asynchronous readahead of [offset, offset + length) of the file (clamped to the file):
