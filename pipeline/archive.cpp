@@ -10,6 +10,9 @@
 #include "ops/ops.h"
 #include "pipeline/checkpoint.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <cmath>
 #include <memory>
 #include <set>
@@ -222,8 +225,15 @@ std::string serialize_graph(const og::Graph& g) {
   }
   for (const std::string& s : g.outputs) p.add_outputs(s);
   for (const std::string& s : g.initializers) p.add_initializers(s);
+  // Deterministic: attribute maps in key order, so one graph always gives the same bytes (a plain
+  // SerializeToString writes map entries in hash order, which differs between processes).
   std::string bytes;
-  Y8M_CHECK(p.SerializeToString(&bytes), "graph: cannot serialize ({} nodes)", g.nodes.size());
+  {
+    google::protobuf::io::StringOutputStream sos(&bytes);
+    google::protobuf::io::CodedOutputStream cos(&sos);
+    cos.SetSerializationDeterministic(true);
+    Y8M_CHECK(p.SerializeToCodedStream(&cos), "graph: cannot serialize ({} nodes)", g.nodes.size());
+  }
   return bytes;
 }
 
