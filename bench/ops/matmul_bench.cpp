@@ -107,8 +107,8 @@ void BM_cuda_gather_rows(benchmark::State& state) {
   const int64_t row_bytes = d * static_cast<int64_t>(sizeof(float));
   cudaStream_t st = engine::cuda::compute_stream(0);
   time_cuda(state, [&] {
-    ops::cuda::gather_rows(x.data_ptr(), idx.data_ptr(), false, out.data_ptr(), rows, row_bytes,
-                           st);
+    ops::cuda::gather_rows(x.data_ptr(), idx.data_ptr(), false, out.data_ptr(), rows, rows,
+                           row_bytes, st);
   });
   report_bandwidth(state, 2.0 * static_cast<double>(rows * row_bytes), cuda_copy_gbps());
 }
