@@ -296,10 +296,11 @@ void check_cuda(const DqInputs& in, double tol, const std::string& what, bool gr
 
 TEST(DequantMatmul, CudaMatchesCpu) {
   Y8M_REQUIRE_CUDA();
-  // Every streaming pass size (1, 2, 4, 8, 16 rows, several passes up to 64) and the GEMM path
-  // (65, 200); 1024 columns take the vector loads, 3862 and 257 the byte loads.
+  // Every streaming pass size (1, 2, 4, 8, 16 rows, several passes up to 64; 7 and 40 take the
+  // 8-row kernel) and the GEMM path (65, 200); 1024 columns take the vector loads, 3862 and 257 the
+  // byte loads.
   uint64_t seed = 700;
-  for (int64_t b : {1, 2, 3, 5, 8, 9, 16, 17, 33, 64, 65, 200}) {
+  for (int64_t b : {1, 2, 3, 5, 7, 8, 9, 16, 17, 33, 40, 64, 65, 200}) {
     for (bool bias : {false, true}) {
       // Integer data: exact on both devices, whatever the summation order.
       check_cuda(DqInputs(b, 4096, 1024, bias, true, seed += 4), 0,

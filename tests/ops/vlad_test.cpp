@@ -237,6 +237,10 @@ TEST(Vlad, CudaMatchesCpu) {
       {make_inputs(3, 300, 128, 33, false, 72), "LightVLAD B=3 S=300 F=128 K=33"},
       {make_inputs(1, 5, 7, 3, true, 73), "B=1 S=5 F=7 K=3"},
       {make_inputs(4, 20, 64, 1, true, 74), "K=1"},
+      // More than one 32-cluster tile, B = 5 (not a multiple of the block's videos).
+      {make_inputs(5, 300, 128, 64, true, 75), "B=5 S=300 F=128 K=64"},
+      {make_inputs(5, 300, 1024, 256, true, 76), "B=5 S=300 F=1024 K=256"},
+      {make_inputs(5, 30, 1152, 256, false, 77), "LightVLAD B=5 S=30 F=1152 K=256"},
   };
   Inputs zero;
   zero.logits = Tensor::zeros({6, 3}, DType::f64);
