@@ -12,8 +12,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -179,6 +182,49 @@ TEST(CudaMemory, PinnedHostTensorsCopyToTheDevice) {
     EXPECT_EQ(d.to_vector<float>(), std::vector<float>(256, 4.f));
   }
   EXPECT_EQ(memory_stats(Device::cpu()).current_bytes, before);
+}
+
+TEST(CudaMemory, AllocatorIsNamedAndFollowsTheOverride) {
+  Y8M_REQUIRE_CUDA();
+  const std::string name = cuda_allocator_name(kGpu);
+  const char* env = std::getenv("Y8M_CUDA_ALLOCATOR");
+  if (env != nullptr && std::string(env) == "caching") {
+    EXPECT_EQ(name.rfind("caching cudaMalloc (Y8M_CUDA_ALLOCATOR=caching)", 0), 0u) << name;
+  } else {
+    EXPECT_TRUE(name.rfind("stream-ordered pool", 0) == 0 || name.rfind("caching", 0) == 0) << name;
+  }
+  // Blocks come back and are reused with the right contents whichever allocator it is: the same
+  // sizes many times, then an upload into a reused block (the copy stream's first use of it).
+  for (int i = 0; i < 20; ++i) {
+    Tensor a = Tensor::full({1000 + i % 3}, i, DType::f32, kGpu);
+    ASSERT_EQ(a.to_vector<float>(), std::vector<float>(1000 + i % 3, static_cast<float>(i)));
+  }
+  const std::vector<float> v(1001, 2.5f);
+  EXPECT_EQ(Tensor::from_vector(v, {1001}).to(kGpu).to_vector<float>(), v);
+  EXPECT_THROW(cuda_allocator_name(Device::cpu()), Error);
+}
+
+// The reader's pool contract: a pinned buffer read by an upload reports the pending read until
+// the copy has completed, and refilling it after wait_host_reads() leaves the upload intact.
+TEST(CudaMemory, PinnedUploadKeepsItsReadPendingUntilCopied) {
+  Y8M_REQUIRE_CUDA();
+  const int64_t n = int64_t{32} << 20;
+  Tensor p = Tensor::empty({n}, DType::u8, Device::cpu(), true);
+  std::memset(p.data_ptr(), 7, static_cast<size_t>(n));
+  EXPECT_FALSE(p.host_read_pending());  // never uploaded
+  Tensor d = p.to(kGpu);
+  p.wait_host_reads();
+  EXPECT_FALSE(p.host_read_pending());
+  std::memset(p.data_ptr(), 9, static_cast<size_t>(n));  // the pool refills it
+  const std::vector<uint8_t> back = d.to_vector<uint8_t>();
+  EXPECT_EQ(back.front(), 7);
+  EXPECT_EQ(back.back(), 7);
+  EXPECT_EQ(std::count(back.begin(), back.end(), uint8_t{7}), n);
+  // A pageable source has no pending read (the copy stages it before returning).
+  Tensor h = Tensor::full({100}, 1.0);
+  Tensor dh = h.to(kGpu);
+  EXPECT_FALSE(h.host_read_pending());
+  EXPECT_EQ(dh.to_vector<float>(), std::vector<float>(100, 1.f));
 }
 
 TEST(CudaEvent, RecordWaitAndElapsed) {
