@@ -1,6 +1,7 @@
 #include "io/container.h"
 
 #include "engine/error.h"
+#include "io/atomic_file.h"
 #include "io/crc32c.h"
 #include "io/mapped_file.h"
 #include "io/proto/container.pb.h"
@@ -16,8 +17,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <limits>
-#include <random>
 #include <set>
 
 namespace y8m::io {
@@ -180,8 +181,7 @@ void write_container(const std::string& path, const ContainerContents& c) {
   put_u64(pre + 16, header.size());
   put_u32(pre + 24, crc32c(header.data(), header.size()));
 
-  std::random_device rd;
-  const std::string tmp = fmt::format("{}.tmp-{:08x}", path, rd());
+  const std::string tmp = temp_path_for(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   Y8M_CHECK(fd >= 0, "{}: cannot create: {}", tmp, std::strerror(errno));
   try {
@@ -211,6 +211,7 @@ void write_container(const std::string& path, const ContainerContents& c) {
     ::unlink(tmp.c_str());
     Y8M_FAIL("{}: cannot rename from {}: {}", path, tmp, std::strerror(err));
   }
+  sync_dir(std::filesystem::path(path).parent_path().string());
 }
 
 Container::Container(const std::string& path) : path_(path) {

@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #include "engine/philox.h"
+#include "io/atomic_file.h"
 #include "io/tfrecord.h"
 #include "io/yt8m_record.h"
 
@@ -233,8 +234,7 @@ SynthSummary write_synth_dataset(const SynthOptions& o) {
 
   // Build in a temporary sibling folder and rename at the end: no partial dataset under the final
   // name.
-  std::random_device rd;
-  const std::string tmp = fmt::format("{}.tmp-{:08x}", o.output_dir, rd());
+  const std::string tmp = temp_path_for(o.output_dir);
   fs::create_directories(tmp);
   if (o.frame_level) fs::create_directories(tmp + "/frame");
   if (o.video_level) fs::create_directories(tmp + "/video");

@@ -1,6 +1,7 @@
 #include "io/tfrecord.h"
 
 #include "engine/error.h"
+#include "io/atomic_file.h"
 #include "io/crc32c.h"
 #include "io/mapped_file.h"
 
@@ -11,7 +12,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 namespace y8m::io {
 
@@ -163,8 +163,7 @@ void append_record(std::string* out, std::string_view data) {
 }
 
 RecordWriter::RecordWriter(const std::string& path, bool atomic) : path_(path), atomic_(atomic) {
-  std::random_device rd;
-  tmp_path_ = atomic ? fmt::format("{}.tmp-{:08x}", path, rd()) : path;
+  tmp_path_ = atomic ? temp_path_for(path) : path;
   fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   Y8M_CHECK(fd_ >= 0, "{}: cannot create: {}", tmp_path_, std::strerror(errno));
 }

@@ -1,6 +1,7 @@
 #include "pipeline/output_folder.h"
 
 #include "engine/error.h"
+#include "io/atomic_file.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <random>
 
 namespace y8m::pipeline {
 
@@ -21,8 +21,12 @@ OutputFolder::OutputFolder(const std::string& path, const std::string& flag)
   std::error_code ec;
   Y8M_CHECK(!fs::exists(path, ec), "{}: '{}' already exists", flag, path);
   while (path_.size() > 1 && path_.back() == '/') path_.pop_back();
-  std::random_device rd;
-  temp_ = fmt::format("{}.tmp-{}-{:08x}", path_, static_cast<long long>(::getpid()), rd());
+  // Temporary folders that killed runs left for this same path go first (their writers are gone).
+  const fs::path p(path_);
+  io::remove_stale_temps(
+      p.has_parent_path() ? p.parent_path().string() : ".",
+      [&](const std::string& target) { return target == p.filename().string(); }, false);
+  temp_ = io::temp_path_for(path_);
   fs::create_directories(temp_, ec);
   Y8M_CHECK(!ec, "{}: cannot create '{}': {}", flag, temp_, ec.message());
 }

@@ -3,7 +3,8 @@
 // filesystem, the naming of io's temporary files), which commit() renames to `path`. A run that
 // fails (full disk, corrupt input, an exception anywhere) removes the temporary folder when the
 // OutputFolder is destroyed, so nothing blocks rerunning the same command; a killed run leaves only
-// the temporary name, never a partial folder under the final one.
+// the temporary name, never a partial folder under the final one, and the next OutputFolder for
+// the same path removes it (its writer's pid is gone).
 #pragma once
 
 #include <string>

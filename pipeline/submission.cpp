@@ -1,6 +1,7 @@
 #include "pipeline/submission.h"
 
 #include "engine/error.h"
+#include "io/atomic_file.h"
 #include "pipeline/metrics.h"
 
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 
 namespace y8m::pipeline {
 
@@ -59,8 +59,7 @@ SubmissionWriter::SubmissionWriter(const std::string& path, int top_k)
   struct stat st;
   Y8M_CHECK(::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode),
             "{}: cannot write the submission: it is a directory", path);
-  std::random_device rd;
-  tmp_path_ = fmt::format("{}.tmp-{:08x}", path, rd());
+  tmp_path_ = io::temp_path_for(path);
   fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   Y8M_CHECK(fd_ >= 0, "{}: cannot create the submission (temporary file {}): {}", path, tmp_path_,
             std::strerror(errno));

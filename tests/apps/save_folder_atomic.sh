@@ -28,6 +28,15 @@ no_leftovers out/ens
 expect_output 'merged 2 models into out/ens/inference_model.y8m' "$BIN/y8m-ensemble" "${ens[@]}"
 expect_error "out/ens' already exists" "$BIN/y8m-ensemble" "${ens[@]}"
 
+# A run killed by SIGKILL leaves its temporary folder (its pid is gone): the next run for the same
+# save folder removes it; a live writer's temporary (this shell's pid) stays.
+sh -c 'exit 0' & dead=$!; wait $dead
+mkdir -p "out/ens2.tmp-$dead-0badf00d" "out/ens2.tmp-$$-0badf00d"
+printf partial > "out/ens2.tmp-$dead-0badf00d/inference_model.y8m"
+expect_output 'merged 2 models into out/ens2' "$BIN/y8m-ensemble" "${ens[@]/out\/ens/out/ens2}"
+[[ ! -e out/ens2.tmp-$dead-0badf00d && -d out/ens2.tmp-$$-0badf00d ]] ||
+  fail "killed run's temporary: $(ls out)"
+
 avg=(--models a/model.ckpt-2.y8m b/model.ckpt-2.y8m --save_folder avg)
 expect_error 'File too large' limited "$BIN/y8m-average" "${avg[@]}"
 no_leftovers avg
