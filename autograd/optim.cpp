@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #ifdef Y8M_WITH_CUDA
 #include "autograd/optim_cuda.h"
@@ -86,17 +87,46 @@ Adam::Adam(NamedTensors params, AdamOptions opts)
   }
 }
 
-void Adam::step(double lr) {
-  ++step_;
-  // TF keeps beta powers as float32 variables updated by multiplication.
-  beta1_power_ *= static_cast<float>(opts_.beta1);
-  beta2_power_ *= static_cast<float>(opts_.beta2);
-  const float alpha = static_cast<float>(lr) * std::sqrt(1.f - beta2_power_) / (1.f - beta1_power_);
+AdamStepResult Adam::step(double lr, const Tensor& loss) {
+  AdamStepResult r;
+  // TF keeps beta powers as float32 variables updated by multiplication. They (and the step count)
+  // change only once the step is known to be applied.
+  const float b1p = beta1_power_ * static_cast<float>(opts_.beta1);
+  const float b2p = beta2_power_ * static_cast<float>(opts_.beta2);
+  const float alpha = static_cast<float>(lr) * std::sqrt(1.f - b2p) / (1.f - b1p);
   const bool do_clip = opts_.clip_norm > 0;
-  if (params_.empty()) return;
-  const Device dev = params_.front().second.device();
+  const bool check = opts_.check_finite;
+  auto commit = [&] {
+    ++step_;
+    beta1_power_ = b1p;
+    beta2_power_ = b2p;
+  };
+  auto host_loss_finite = [&] {
+    if (!check || !loss.defined()) return true;
+    const Tensor l = loss.to(Device::cpu());
+    return std::isfinite(l.dtype() == DType::f64 ? l.item<double>()
+                                                 : static_cast<double>(l.item<float>()));
+  };
+  const Device dev = params_.empty() ? Device::cpu() : params_.front().second.device();
 
   if (dev.is_cpu()) {
+    r.loss_finite = host_loss_finite();
+    // Squared norms of every gradient first (clipping needs them; the check reads them), so that
+    // a non-finite one stops the step before any tensor changes.
+    std::vector<double> sumsq(params_.size(), 0.0);
+    for (size_t k = 0; k < params_.size(); ++k) {
+      Tensor g = grad(params_[k].second);
+      if (!g.defined() || !(do_clip || check)) continue;
+      sumsq[k] = g.dtype() == DType::f32 ? sum_squares_cpu(g.data<float>(), g.numel())
+                                         : sum_squares_cpu(g.data<double>(), g.numel());
+      if (check && !std::isfinite(sumsq[k]) && r.bad_gradient.empty())
+        r.bad_gradient = params_[k].first;
+    }
+    if (!r.loss_finite || !r.bad_gradient.empty()) {
+      r.applied = false;
+      return r;
+    }
+    commit();
     for (size_t k = 0; k < params_.size(); ++k) {
       Tensor p = params_[k].second;
       Tensor g = grad(p);
@@ -104,29 +134,26 @@ void Adam::step(double lr) {
       const int64_t n = p.numel();
       if (p.dtype() == DType::f32) {
         const float clip = static_cast<float>(opts_.clip_norm);
-        const float denom =
-            do_clip
-                ? std::max(static_cast<float>(std::sqrt(sum_squares_cpu(g.data<float>(), n))), clip)
-                : 1.f;
+        const float denom = do_clip ? std::max(static_cast<float>(std::sqrt(sumsq[k])), clip) : 1.f;
         adam_cpu<float>(p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(),
                         n, clip, denom, do_clip, alpha, static_cast<float>(opts_.beta1),
                         static_cast<float>(opts_.beta2), static_cast<float>(opts_.eps));
       } else {
         const double clip = opts_.clip_norm;
-        const double denom =
-            do_clip ? std::max(std::sqrt(sum_squares_cpu(g.data<double>(), n)), clip) : 1.0;
+        const double denom = do_clip ? std::max(std::sqrt(sumsq[k]), clip) : 1.0;
         adam_cpu<double>(p.data<double>(), g.data<double>(), m_[k].data<double>(),
                          v_[k].data<double>(), n, clip, denom, do_clip, alpha, opts_.beta1,
                          opts_.beta2, opts_.eps);
       }
     }
-    return;
+    return r;
   }
 #ifdef Y8M_WITH_CUDA
   // Build the tensor and chunk tables for the parameters that have a gradient this step.
   std::vector<cuda::AdamTensor> tensors;
   std::vector<cuda::AdamChunk> chunks;
   std::vector<int> first_chunk{0};
+  std::vector<size_t> param_of;  // table index -> params_ index
   for (size_t k = 0; k < params_.size(); ++k) {
     Tensor p = params_[k].second;
     Tensor g = grad(p);
@@ -134,22 +161,35 @@ void Adam::step(double lr) {
     const int32_t t = static_cast<int32_t>(tensors.size());
     tensors.push_back(
         {p.data<float>(), g.data<float>(), m_[k].data<float>(), v_[k].data<float>(), p.numel()});
+    param_of.push_back(k);
     for (int64_t b = 0; b < p.numel(); b += kChunk)
       chunks.push_back({t, b, std::min(p.numel(), b + kChunk)});
     first_chunk.push_back(static_cast<int>(chunks.size()));
   }
-  if (chunks.empty()) return;
-  // One upload of all tables, from the engine's pool.
+  const bool device_loss = check && loss.defined() && loss.device() == dev &&
+                           loss.dtype() == DType::f32 && !chunks.empty();
+  if (!device_loss) r.loss_finite = host_loss_finite();
+  if (!r.loss_finite) {
+    r.applied = false;
+    return r;
+  }
+  if (chunks.empty()) {
+    commit();
+    return r;
+  }
+  // One upload of all tables and the zeroed check status, from the engine's pool.
   const size_t tb = tensors.size() * sizeof(cuda::AdamTensor),
                cb = chunks.size() * sizeof(cuda::AdamChunk), fb = first_chunk.size() * sizeof(int);
   const size_t off_c = (tb + 255) / 256 * 256, off_f = off_c + (cb + 255) / 256 * 256;
-  const size_t off_p = off_f + (fb + 255) / 256 * 256,
+  const size_t off_s = off_f + (fb + 255) / 256 * 256, off_p = off_s + 256,
                off_d = off_p + (chunks.size() * 4 + 255) / 256 * 256;
   const size_t total = off_d + tensors.size() * 4;
   std::vector<char> host(off_p);
   std::memcpy(host.data(), tensors.data(), tb);
   std::memcpy(host.data() + off_c, chunks.data(), cb);
   std::memcpy(host.data() + off_f, first_chunk.data(), fb);
+  const int status_init[2] = {0, std::numeric_limits<int>::max()};
+  std::memcpy(host.data() + off_s, status_init, sizeof(status_init));
   Tensor table = Tensor::empty({static_cast<int64_t>(total)}, DType::u8, dev);
   engine::cuda::set_device(dev.index);
   cudaStream_t s = engine::cuda::compute_stream(dev.index);
@@ -169,8 +209,27 @@ void Adam::step(double lr) {
   a.beta1 = static_cast<float>(opts_.beta1);
   a.beta2 = static_cast<float>(opts_.beta2);
   a.eps = static_cast<float>(opts_.eps);
-  cuda::adam_step(a, s);
+  a.loss = device_loss ? loss.data<float>() : nullptr;
+  a.status = check ? reinterpret_cast<int*>(base + off_s) : nullptr;
+  if (do_clip || check) cuda::adam_norms(a, s);
+  if (check) {
+    int status[2];
+    Y8M_CUDA_CHECK(cudaMemcpyAsync(status, a.status, sizeof(status), cudaMemcpyDeviceToHost, s));
+    Y8M_CUDA_CHECK(cudaStreamSynchronize(s));
+    r.loss_finite = status[0] == 0;
+    if (status[1] != std::numeric_limits<int>::max())
+      r.bad_gradient = params_[param_of[static_cast<size_t>(status[1])]].first;
+    if (!r.loss_finite || !r.bad_gradient.empty()) {
+      r.applied = false;
+      return r;
+    }
+  }
+  commit();
+  cuda::adam_update(a, s);
   // `host` must outlive the copy: pageable copies are staged before cudaMemcpyAsync returns.
+  return r;
+#else
+  Y8M_FAIL("adam: parameters on {} but y8m was built without CUDA", dev.str());
 #endif
 }
 

@@ -9,12 +9,20 @@
 // On CUDA one step is three launches over all parameters together (per-chunk squared norms,
 // per-tensor clip scales, the fused Adam update), whatever the number of tensors; the result is
 // deterministic.
+//
+// Non-finite guard (AdamOptions::check_finite, on by default): the squared gradient norms that
+// clipping needs are computed for every tensor first, and with the loss (when given) checked for
+// Inf/NaN before anything is updated. A non-finite one makes the whole step a no-op (parameters,
+// slots, beta powers and step count unchanged) and step() returns false. On CUDA this costs one
+// 4-byte device-to-host copy and a stream synchronization per step (between the norms and the
+// update); without clipping it adds one read of the gradients.
 #pragma once
 #include "autograd/autograd_layer.h"
 
 #include "autograd/module.h"
 
 #include <memory>
+#include <string>
 
 namespace y8m::autograd {
 
@@ -22,7 +30,15 @@ struct AdamOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double clip_norm = 0.0;  // per-tensor gradient clipping; <= 0 disables it
+  double clip_norm = 0.0;    // per-tensor gradient clipping; <= 0 disables it
+  bool check_finite = true;  // skip the whole step on a non-finite loss or gradient (above)
+};
+
+// What one step saw.
+struct AdamStepResult {
+  bool applied = true;       // false: a non-finite value was found and nothing changed
+  bool loss_finite = true;   // the loss given to step() (true when none was given)
+  std::string bad_gradient;  // the first parameter whose gradient norm is not finite ("" if none)
 };
 
 class Adam {
@@ -30,8 +46,9 @@ class Adam {
   // Parameters must be f32 (or f64 on the CPU) leaves on one device.
   Adam(NamedTensors params, AdamOptions opts = {});
   // One update at learning rate `lr`. Parameters without a gradient are left alone (as in TF), but
-  // the step count advances.
-  void step(double lr);
+  // the step count advances. `loss` (a scalar on the parameters' device, optional) joins the
+  // non-finite check.
+  AdamStepResult step(double lr, const Tensor& loss = Tensor());
   int64_t step_count() const { return step_; }
   const AdamOptions& options() const { return opts_; }
 

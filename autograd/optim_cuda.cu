@@ -36,12 +36,14 @@ __global__ void chunk_sumsq_kernel(const AdamTensor* tensors, const AdamChunk* c
 }
 
 __global__ void tensor_denom_kernel(const float* partials, const int* first_chunk, int num_tensors,
-                                    float clip, float* denoms) {
+                                    float clip, float* denoms, const float* loss, int* status) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
+  if (status != nullptr && t == 0 && loss != nullptr && !isfinite(*loss)) status[0] = 1;
   if (t >= num_tensors) return;
   float s = 0.f;
   for (int c = first_chunk[t]; c < first_chunk[t + 1]; ++c) s += partials[c];
   denoms[t] = fmaxf(sqrtf(s), clip);
+  if (status != nullptr && !isfinite(s)) atomicMin(&status[1], t);
 }
 
 __global__ void adam_kernel(const AdamTensor* tensors, const AdamChunk* chunks, const float* denoms,
@@ -80,16 +82,18 @@ __global__ void sum_partials_kernel(const float* partials, int n, float* out) {
 
 }  // namespace
 
-void adam_step(const AdamLaunch& a, cudaStream_t stream) {
+void adam_norms(const AdamLaunch& a, cudaStream_t stream) {
+  if (a.num_chunks == 0) return;
+  chunk_sumsq_kernel<<<a.num_chunks, kBlock, 0, stream>>>(a.tensors, a.chunks, a.partials);
+  Y8M_CUDA_LAUNCH_CHECK("adam_chunk_sumsq");
+  tensor_denom_kernel<<<(a.num_tensors + kBlock - 1) / kBlock, kBlock, 0, stream>>>(
+      a.partials, a.first_chunk, a.num_tensors, a.clip_norm, a.denoms, a.loss, a.status);
+  Y8M_CUDA_LAUNCH_CHECK("adam_tensor_denom");
+}
+
+void adam_update(const AdamLaunch& a, cudaStream_t stream) {
   if (a.num_chunks == 0) return;
   const bool clip = a.clip_norm > 0.f;
-  if (clip) {
-    chunk_sumsq_kernel<<<a.num_chunks, kBlock, 0, stream>>>(a.tensors, a.chunks, a.partials);
-    Y8M_CUDA_LAUNCH_CHECK("adam_chunk_sumsq");
-    tensor_denom_kernel<<<(a.num_tensors + kBlock - 1) / kBlock, kBlock, 0, stream>>>(
-        a.partials, a.first_chunk, a.num_tensors, a.clip_norm, a.denoms);
-    Y8M_CUDA_LAUNCH_CHECK("adam_tensor_denom");
-  }
   adam_kernel<<<a.num_chunks, kBlock, 0, stream>>>(a.tensors, a.chunks, clip ? a.denoms : nullptr,
                                                    a.clip_norm, a.alpha, a.beta1, a.beta2, a.eps);
   Y8M_CUDA_LAUNCH_CHECK("adam_update");
