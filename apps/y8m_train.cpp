@@ -42,6 +42,10 @@ ABSL_FLAG(double, loss_lambda, 0.5,
           "y8m-train reads the data as distillation records");
 ABSL_FLAG(std::string, corrupt_records, "fail",
           "fail: stop at a corrupt record; skip: skip and count it");
+ABSL_FLAG(
+    std::string, on_nonfinite, "stop",
+    "a step whose loss or gradient is Inf/NaN is never applied; stop: save the state before "
+    "it and fail naming the step; skip: drop that update and go on (fails after 20 in a row)");
 
 namespace {
 
@@ -85,6 +89,7 @@ int train() {
   o.save_model_secs = absl::GetFlag(FLAGS_save_model_secs);
   o.keep_checkpoint_max = absl::GetFlag(FLAGS_keep_checkpoint_max);
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
+  o.on_nonfinite = absl::GetFlag(FLAGS_on_nonfinite);
   o.ema_source = absl::GetFlag(FLAGS_ema_source);
   o.ema_halflife = absl::GetFlag(FLAGS_ema_halflife);
   o.distill = kDistillApp || apps::explicit_flags().count("loss_lambda") > 0;

@@ -339,6 +339,7 @@ void export_checkpoint(const std::string& checkpoint, const std::string& path,
                        const ExportOptions& opts, Device device) {
   CheckpointState s = load_checkpoint(checkpoint);
   if (opts.use_ema) swap_in_ema(s, checkpoint);
+  check_finite_weights(s.model, checkpoint);
   const models::ModelConfig config =
       eval_model_config(s.model_config, checkpoint, opts.model_flags);
   models::CreateOptions co;

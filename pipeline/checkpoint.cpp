@@ -2,9 +2,14 @@
 
 #include "autograd/ema.h"
 #include "engine/error.h"
+#include "io/atomic_file.h"
+
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <mutex>
 #include <regex>
 
 namespace y8m::pipeline {
@@ -19,13 +24,53 @@ bool is_shadow(const std::string& name) {
   return name.size() > suffix.size() &&
          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+// Whether a checkpoint file verifies, remembered per (path, size, mtime) so that retention reads
+// each file's data once per process, not at every save.
+struct Verdict {
+  int64_t size = -1, mtime_ns = -1;
+  std::string error;  // "" when it verified
+  bool reported = false;
+};
+
+std::string verify_checkpoint(const std::string& path) {
+  try {
+    io::Container c(path);
+    c.verify();
+    Y8M_CHECK(c.kind() == "checkpoint", "{}: a '{}' container, not a checkpoint", path, c.kind());
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+std::mutex verdict_mu;
+std::map<std::string, Verdict> verdicts;
+
+// Verifies `path` (or recalls the verdict); returns the error ("" if fine) and whether it is the
+// first time this error is returned for this file. `trusted`: record it as verified without
+// reading it (the file this process just wrote).
+std::pair<std::string, bool> checkpoint_verdict(const std::string& path, bool trusted = false) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {"", false};  // gone meanwhile: nothing to keep
+  const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  std::lock_guard<std::mutex> lock(verdict_mu);
+  Verdict& v = verdicts[path];
+  if (v.size != st.st_size || v.mtime_ns != mtime) {
+    v = Verdict{st.st_size, mtime, trusted ? "" : verify_checkpoint(path), false};
+  }
+  const bool first = !v.error.empty() && !v.reported;
+  v.reported = true;
+  return {v.error, first};
+}
+
 }  // namespace
 
 std::string checkpoint_path(const std::string& train_dir, int64_t step) {
   return fmt::format("{}/model.ckpt-{}.y8m", train_dir, step);
 }
 
-void save_checkpoint(const std::string& train_dir, const CheckpointState& s, int keep_max) {
+std::string save_checkpoint(const std::string& train_dir, const CheckpointState& s, int keep_max,
+                            std::FILE* log) {
   io::ContainerContents c;
   c.kind = "checkpoint";
   c.metadata = s.metadata;
@@ -35,13 +80,41 @@ void save_checkpoint(const std::string& train_dir, const CheckpointState& s, int
   for (const auto& kv : s.optimizer)
     c.tensors.push_back({kOptimizerPrefix + kv.first, kv.second, ""});
   for (const auto& kv : s.ema) c.tensors.push_back({kv.first, kv.second, ""});
-  io::write_container(checkpoint_path(train_dir, s.step), c);
-  if (keep_max <= 0) return;
-  const auto all = list_checkpoints(train_dir);
-  for (size_t i = static_cast<size_t>(keep_max); i < all.size(); ++i) {
+  const std::string written = checkpoint_path(train_dir, s.step);
+  io::write_container(written, c);
+  if (keep_max <= 0) return written;
+  checkpoint_verdict(written, /*trusted=*/true);
+  const auto stale = io::remove_stale_temps(
+      train_dir, [](const std::string& t) { return t.rfind("model.ckpt-", 0) == 0; }, false);
+  for (const auto& t : stale)
+    if (log)
+      std::fprintf(log, "removed %s (%.1f MB), left by a writer that was killed\n", t.path.c_str(),
+                   static_cast<double>(t.bytes) / 1e6);
+  // The checkpoint just written is kept without reading it back (its bytes came from memory and
+  // were fsynced); so is the newest one that verifies, even if it is newer than the one written.
+  int kept = 1;
+  bool newest_verified_seen = false;
+  for (const auto& [step, path] : list_checkpoints(train_dir)) {
+    if (path == written) {
+      newest_verified_seen = true;
+      continue;
+    }
+    const auto [error, first] = checkpoint_verdict(path);
+    if (!error.empty()) {
+      if (first && log)
+        std::fprintf(log, "warning: keeping corrupt checkpoint out of retention: %s\n",
+                     error.c_str());
+      continue;
+    }
+    if (kept < keep_max || !newest_verified_seen) {
+      ++kept;
+      newest_verified_seen = true;
+      continue;
+    }
     std::error_code ec;
-    fs::remove(all[i].second, ec);
+    fs::remove(path, ec);
   }
+  return written;
 }
 
 std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& train_dir) {
@@ -95,6 +168,30 @@ CheckpointState load_checkpoint(const std::string& path) {
     }
   }
   return s;
+}
+
+void check_finite_weights(const NamedTensors& tensors, const std::string& what) {
+  for (const auto& [name, t] : tensors) {
+    if (!engine::is_floating(t.dtype())) continue;
+    Tensor h = t.to(Device::cpu());
+    if (h.dtype() != DType::f32 && h.dtype() != DType::f64) h = h.to(DType::f32);
+    int64_t bad = 0, first = -1;
+    double first_value = 0;
+    const int64_t n = h.numel();
+    for (int64_t i = 0; i < n; ++i) {
+      const double v =
+          h.dtype() == DType::f32 ? static_cast<double>(h.data<float>()[i]) : h.data<double>()[i];
+      if (std::isfinite(v)) continue;
+      if (bad++ == 0) {
+        first = i;
+        first_value = v;
+      }
+    }
+    Y8M_CHECK(bad == 0,
+              "{}: tensor '{}' has {} non-finite values (first: {} at element {}); a diverged "
+              "model is not exported or evaluated",
+              what, name, bad, first_value, first);
+  }
 }
 
 void swap_in_ema(CheckpointState& s, const std::string& what) {

@@ -29,9 +29,15 @@ struct CheckpointState {
 };
 
 std::string checkpoint_path(const std::string& train_dir, int64_t step);
-// Writes atomically, then deletes the oldest checkpoints beyond `keep_max` (0 keeps all, as the
-// original).
-void save_checkpoint(const std::string& train_dir, const CheckpointState& state, int keep_max);
+// Writes <train_dir>/model.ckpt-<step>.y8m atomically and returns its path, then applies retention
+// when keep_max > 0 (0 keeps all, as the original): the checkpoint just written and the newest
+// keep_max - 1 other checkpoints that verify (CRCs checked once per process per file) are kept,
+// older verified ones are deleted. A checkpoint that does not verify is never counted, never
+// deleted and is named on `log` (once per file per process), so that retention can never leave
+// only a corrupt checkpoint. Checkpoint temporaries of writers that are gone are removed and named
+// too.
+std::string save_checkpoint(const std::string& train_dir, const CheckpointState& state,
+                            int keep_max, std::FILE* log = nullptr);
 // Checkpoints in train_dir, newest (largest step) first.
 std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& train_dir);
 // The newest checkpoint that opens and passes its CRC checks ("" if none). Broken ones are reported
@@ -42,6 +48,11 @@ std::string latest_valid_checkpoint(const std::string& train_dir,
 // Opens a checkpoint (validated and CRC-verified) and splits it back into a CheckpointState.
 // Tensors are zero-copy views of the mapped file.
 CheckpointState load_checkpoint(const std::string& path);
+
+// Refuses weights holding Inf or NaN (a diverged run's, or a damaged file whose CRC was rewritten):
+// throws "<what>: tensor '<name>' has N non-finite values (first: nan at element i)". Floating
+// tensors only; integer (quantized) ones cannot hold either.
+void check_finite_weights(const NamedTensors& tensors, const std::string& what);
 
 // eval.py --use_EMA (SPEC §7.7): replaces every model tensor of `state` by its EMA shadow and drops
 // the shadows. Throws (naming `what`, e.g. the checkpoint path) when the checkpoint has no shadows

@@ -7,6 +7,7 @@
 #include "io/tfrecord.h"
 #include "io/yt8m_record.h"
 #include "pipeline/archive.h"
+#include "pipeline/metrics.h"
 #include "pipeline/model_inputs.h"
 #include "pipeline/output_folder.h"
 
@@ -52,6 +53,7 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   while (reader.next(&batch)) {
     const Tensor probs = teacher.predict(batch, gen).to(Device::cpu());
     const float* p = probs.data<float>();
+    check_finite_scores(p, probs.size(1), batch.ids, "--model_file teacher");
     const uint8_t* frames = batch.frames.data<uint8_t>();
     for (int64_t i = 0; i < batch.size; ++i) {
       if (!writer)

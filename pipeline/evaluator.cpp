@@ -100,6 +100,7 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
     const Tensor loss = ops::sigmoid_cross_entropy(probs, batch.labels.to(o.device));
     loss_sum += loss.item<float>() * static_cast<double>(batch.size);
     const Tensor hp = probs.to(Device::cpu());
+    check_finite_scores(hp.data<float>(), hp.size(1), batch.ids, "evaluation");
     acc.add(hp.data<float>(), batch.labels.data<float>(), batch.size);
   }
   r.metrics = acc.result();

@@ -3,9 +3,21 @@
 #include "engine/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace y8m::pipeline {
+
+void check_finite_scores(const float* probs, int64_t num_classes,
+                         const std::vector<std::string>& ids, const std::string& what) {
+  const int64_t n = static_cast<int64_t>(ids.size()) * num_classes;
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(probs[i]))
+      Y8M_FAIL(
+          "{}: video '{}' has a non-finite score ({}) for class {}: the model's weights or its "
+          "input are not finite",
+          what, ids[static_cast<size_t>(i / num_classes)], probs[i], i % num_classes);
+}
 
 std::vector<int32_t> top_k_indices(const float* row, int n, int k) {
   k = std::min(k, n);

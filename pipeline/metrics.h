@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace y8m::pipeline {
@@ -49,6 +50,12 @@ class MetricsAccumulator {
   std::vector<Pair> pairs_;               // top-K pairs of every video, in insertion order
   std::vector<int64_t> class_positives_;  // videos labelled with each class
 };
+
+// Refuses Inf/NaN scores (a diverged model's), which no metric, submission or teacher record may
+// silently absorb: throws "<what>: video '<id>' has a non-finite score (nan) for class <c>" for the
+// first one. probs is a host [ids.size(), num_classes] array.
+void check_finite_scores(const float* probs, int64_t num_classes,
+                         const std::vector<std::string>& ids, const std::string& what);
 
 // The indices of the k highest scores of one row, best first, ties to the lower index.
 std::vector<int32_t> top_k_indices(const float* row, int n, int k);

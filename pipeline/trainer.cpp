@@ -12,14 +12,51 @@
 #include "pipeline/losses.h"
 #include "pipeline/metrics.h"
 #include "pipeline/model_inputs.h"
+#include "pipeline/train_dir.h"
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 
 namespace y8m::pipeline {
 
-namespace fs = std::filesystem;
+void validate_train_options(const TrainOptions& o) {
+  check_label_loss_name(o.label_loss);
+  auto finite = [](const char* flag, double v) {
+    Y8M_CHECK(std::isfinite(v), "--{} must be a finite number, got {}", flag, v);
+  };
+  auto positive = [&](const char* flag, double v) {
+    finite(flag, v);
+    Y8M_CHECK(v > 0, "--{} must be positive, got {}", flag, v);
+  };
+  Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
+  positive("base_learning_rate", o.base_learning_rate);
+  positive("learning_rate_decay", o.learning_rate_decay);
+  positive("learning_rate_decay_examples", o.learning_rate_decay_examples);
+  finite("regularization_penalty", o.regularization_penalty);
+  Y8M_CHECK(o.regularization_penalty >= 0, "--regularization_penalty must be >= 0, got {}",
+            o.regularization_penalty);
+  finite("clip_gradient_norm", o.clip_gradient_norm);  // <= 0 turns clipping off
+  // TF's string_input_producer refused num_epochs <= 0 ("num_epochs must be > 0").
+  Y8M_CHECK(o.num_epochs > 0, "--num_epochs must be > 0, got {} (the original refused it too)",
+            o.num_epochs);
+  Y8M_CHECK(o.max_steps >= 0, "--max_steps must be >= 0 (0: no limit), got {}", o.max_steps);
+  Y8M_CHECK(o.num_readers > 0, "--num_readers must be positive, got {}", o.num_readers);
+  finite("save_model_secs", o.save_model_secs);
+  Y8M_CHECK(o.save_model_secs >= 0, "--save_model_secs must be >= 0, got {}", o.save_model_secs);
+  Y8M_CHECK(o.keep_checkpoint_max >= 0, "--keep_checkpoint_max must be >= 0 (0: keep all), got {}",
+            o.keep_checkpoint_max);
+  Y8M_CHECK(o.on_nonfinite == "stop" || o.on_nonfinite == "skip",
+            "--on_nonfinite must be stop or skip, got '{}'", o.on_nonfinite);
+  if (!o.ema_source.empty()) autograd::ExponentialMovingAverage::decay_for_halflife(o.ema_halflife);
+  if (o.distill) {
+    Y8M_CHECK(o.loss_lambda >= 0 && o.loss_lambda <= 1, "--loss_lambda must be in [0, 1], got {}",
+              o.loss_lambda);
+    Y8M_CHECK(
+        o.label_loss == "CrossEntropyLoss",
+        "--label_loss={}: distilled training always uses MixedCrossEntropyLoss (--loss_lambda)",
+        o.label_loss);
+  }
+}
 
 double learning_rate(const TrainOptions& o, int64_t step) {
   const double decays =
@@ -137,24 +174,17 @@ bool next_batch(io::Reader& reader, io::Batch* batch, bool distill) {
 }  // namespace
 
 TrainResult run_training(const TrainOptions& o, std::FILE* log) {
-  check_label_loss_name(o.label_loss);
-  Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
-  Y8M_CHECK(o.learning_rate_decay_examples > 0, "--learning_rate_decay_examples must be positive");
-  if (o.distill) {
-    Y8M_CHECK(o.loss_lambda >= 0 && o.loss_lambda <= 1, "--loss_lambda must be in [0, 1], got {}",
-              o.loss_lambda);
-    Y8M_CHECK(
-        o.label_loss == "CrossEntropyLoss",
-        "--label_loss={}: distilled training always uses MixedCrossEntropyLoss (--loss_lambda)",
-        o.label_loss);
-  }
+  validate_train_options(o);
   const bool ema_run = !o.ema_source.empty();
-  if (ema_run) autograd::ExponentialMovingAverage::decay_for_halflife(o.ema_halflife);  // validates
-  if (o.start_new_model) fs::remove_all(o.train_dir);
+  // One trainer per train_dir (pipeline/train_dir.h). A folder this run creates is removed again if
+  // the run is refused before training starts.
+  TrainDirLock train_dir(o.train_dir);
+  if (o.start_new_model) train_dir.clear();
+  train_dir.remove_stale_temps(log);
 
   std::vector<std::string> broken;
   const std::string ckpt = latest_valid_checkpoint(o.train_dir, &broken);
-  if (ema_run && fs::exists(o.train_dir)) {
+  if (ema_run && !train_dir.fresh()) {
     // SPEC §7.1: an EMA run starts in a new train_dir. Only a checkpoint of this same EMA run
     // resumes.
     const bool same_run =
@@ -243,6 +273,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
         Y8M_CHECK(t.shape() == kv.second.shape(),
                   "--ema_source: tensor '{}' of {} is {}, the model's {}", kv.first, o.ema_source,
                   t.str(), kv.second.str());
+        check_finite_weights({{kv.first, t}}, "--ema_source " + o.ema_source);
         model->load_tensor(kv.first, t.dtype() == kv.second.dtype() ? t : t.to(kv.second.dtype()));
         ++loaded;
       }
@@ -288,9 +319,25 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   }
   io::Reader reader(ro);
   if (examples > 0) reader.skip_examples(examples);
-  // Created only now, so that a run refused for its flags, source or data leaves no train_dir
-  // behind (an EMA run needs a new one).
-  fs::create_directories(o.train_dir);
+
+  int64_t step = adam.step_count();
+  io::Batch batch;
+  auto next = [&] {
+    return (o.max_steps <= 0 || step < o.max_steps) && next_batch(reader, &batch, o.distill);
+  };
+  bool have_batch = next();
+  // No data at all (empty files, or every record skipped as corrupt) is an error, not an untrained
+  // model.ckpt-0.
+  if (!have_batch && examples == 0 && (o.max_steps <= 0 || step < o.max_steps) &&
+      !o.allow_no_examples) {
+    const int64_t skipped = reader.skipped_records();
+    Y8M_FAIL("--train_data_pattern: no training examples in the {} file(s) matching '{}'{}",
+             reader.files().size(), o.train_data_pattern,
+             skipped > 0 ? fmt::format(" ({} corrupt records skipped)", skipped) : "");
+  }
+  // The run is accepted: keep the train_dir (a refused run leaves none behind; an EMA run needs a
+  // new one).
+  train_dir.keep();
   io::EventWriter events(o.train_dir);
   std::fprintf(
       log, "training %s: %lld parameters on %s, %zu files, batch %d%s\n", config.model.c_str(),
@@ -298,13 +345,17 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       reader.files().size(), o.batch_size,
       o.distill ? fmt::format(", distillation (loss_lambda {})", o.loss_lambda).c_str() : "");
 
-  int64_t step = adam.step_count();
   int64_t saved_step = result.resumed ? step : -1;
   auto last_save = Clock::now(), last_log = Clock::now();
   int64_t examples_since_log = 0;
-  io::Batch batch;
-  while ((o.max_steps <= 0 || step < o.max_steps) && next_batch(reader, &batch, o.distill)) {
+  int consecutive_nonfinite = 0;
+  for (; have_batch; have_batch = next()) {
     const double lr = learning_rate(o, step);
+    const engine::Generator gen_before = gen;  // the state a checkpoint of the previous step holds
+    // The forward pass updates BN moving statistics in place; a non-finite step must not keep
+    // them (they would poison every later step and the saved state). A few KB per step.
+    autograd::NamedTensors buffers_before = model->named_buffers();
+    for (auto& kv : buffers_before) kv.second = kv.second.clone();
     ModelInputs in = model_inputs(batch, config.frame_features, o.device);
     Tensor probs = model->forward(in.features, in.num_frames, gen);
     Tensor labels = batch.labels.to(o.device);
@@ -320,7 +371,43 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
         ops::add(loss, ops::mul_scalar(model->regularization_loss(), o.regularization_penalty));
     model->zero_grad();
     autograd::backward(total);
-    adam.step(lr);
+    const autograd::AdamStepResult applied = adam.step(lr, total);
+    if (!applied.applied) {
+      for (const auto& kv : buffers_before) model->load_tensor(kv.first, kv.second);
+      const std::string what =
+          !applied.loss_finite
+              ? fmt::format("the loss is {}", total.item<float>())
+              : fmt::format("the gradient of '{}' is not finite", applied.bad_gradient);
+      if (o.on_nonfinite == "skip" && ++consecutive_nonfinite < kMaxConsecutiveNonfinite) {
+        ++result.skipped_steps;
+        std::fprintf(log, "warning: step %lld: %s; update skipped (%lld so far)\n",
+                     static_cast<long long>(step + 1), what.c_str(),
+                     static_cast<long long>(result.skipped_steps));
+        continue;
+      }
+      // Stop: keep what the run learned since its last checkpoint (the state before this batch,
+      // all finite), then fail naming the step.
+      std::string saved = "nothing saved";
+      if (step > 0 && step != saved_step) {
+        saved = "saved the state before it as " +
+                save_checkpoint(o.train_dir,
+                                snapshot(*model, adam, ema.get(), mode, o, config, gen_before,
+                                         reader.position() - batch.size),
+                                o.keep_checkpoint_max, log);
+      }
+      Y8M_FAIL(
+          "step {}: {} (learning rate {:g}){}; the update was not applied and training stopped, "
+          "{}; "
+          "{}",
+          step + 1, what, lr,
+          consecutive_nonfinite > 1 ? fmt::format(", {} steps in a row", consecutive_nonfinite)
+                                    : "",
+          saved,
+          o.on_nonfinite == "skip"
+              ? "the model diverged: lower --base_learning_rate"
+              : "lower --base_learning_rate, or pass --on_nonfinite=skip to drop such updates");
+    }
+    consecutive_nonfinite = 0;
     if (ema) ema->update();  // SPEC §7.5: after the train step, as a separate update
     ++step;
     examples_since_log += batch.size;
@@ -351,7 +438,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
     if (std::chrono::duration<double>(Clock::now() - last_save).count() >= o.save_model_secs) {
       save_checkpoint(o.train_dir,
                       snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
-                      o.keep_checkpoint_max);
+                      o.keep_checkpoint_max, log);
       saved_step = step;
       last_save = Clock::now();
     }
@@ -359,8 +446,11 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   if (step != saved_step) {
     save_checkpoint(o.train_dir,
                     snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
-                    o.keep_checkpoint_max);
+                    o.keep_checkpoint_max, log);
   }
+  if (result.skipped_steps > 0)
+    std::fprintf(log, "warning: %lld updates skipped for a non-finite loss or gradient\n",
+                 static_cast<long long>(result.skipped_steps));
   const io::SkipReport skipped = reader.skipped();
   if (skipped.records > 0)
     std::fprintf(log, "warning: skipped %s of corrupt data (last: %s)\n",

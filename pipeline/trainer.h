@@ -53,6 +53,15 @@ struct TrainOptions {
   int keep_checkpoint_max = 0;  // 0 keeps every checkpoint (as the original)
   int log_every = 10;
   std::string corrupt_records = "fail";
+  // A step whose loss or gradient norm is Inf/NaN (autograd/optim.h) is never applied. "stop":
+  // save the last finite state as a checkpoint and fail with a message naming the step; "skip":
+  // drop that batch's update, count it, and go on (failing after kMaxConsecutiveNonfinite in a
+  // row).
+  std::string on_nonfinite = "stop";
+  // No training example at all is an error (an untrained model.ckpt-0 would look like a result).
+  // Library callers may allow it to get the starting state as a checkpoint (tests of the EMA warm
+  // start do); no flag sets it.
+  bool allow_no_examples = false;
   std::map<std::string, std::string> flags;  // the command line, recorded in checkpoints
   // EMA fine-tuning: a checkpoint (model.ckpt-<step>.y8m) or model archive to start from; "" = no
   // EMA.
@@ -69,8 +78,15 @@ struct TrainResult {
   double last_loss = 0;
   int64_t examples = 0;
   bool resumed = false;
-  bool ema = false;  // EMA shadows were maintained (and checkpointed)
+  bool ema = false;           // EMA shadows were maintained (and checkpointed)
+  int64_t skipped_steps = 0;  // updates dropped for a non-finite loss or gradient (--on_nonfinite)
 };
+
+constexpr int kMaxConsecutiveNonfinite = 20;
+
+// Checks every option a user sets (numbers finite and in range, names known) before anything is
+// read or written; throws naming the flag.
+void validate_train_options(const TrainOptions& o);
 
 // lr = base * decay ^ floor(step * batch_size / decay_examples)   (staircase, SPEC §6.1)
 double learning_rate(const TrainOptions& o, int64_t step);

@@ -131,6 +131,7 @@ TEST_F(EmaTrain, WarmStartFromACheckpointAndEvalUsesTheShadows) {
   TrainOptions o = ema_options(dir_->file("warm"), 0);
   o.train_data_pattern =
       dir_->file("empty/*.tfrecord");  // no records: the warm start is all that happens
+  o.allow_no_examples = true;
   const TrainResult r = run_training(o, log);
   std::fclose(log);
   EXPECT_TRUE(r.ema);
@@ -170,6 +171,7 @@ TEST_F(EmaTrain, WarmStartFromAnArchive) {
   TrainOptions o = ema_options(dir_->file("warm-archive"), 0);
   o.ema_source = dir_->file("source.y8m");
   o.train_data_pattern = dir_->file("empty/*.tfrecord");
+  o.allow_no_examples = true;
   run_training(o, log);
   std::fclose(log);
   expect_warm_start(load_checkpoint(checkpoint_path(dir_->file("warm-archive"), 0)), src.model);
