@@ -1,7 +1,9 @@
-// Multi-tensor Adam with per-tensor clipping (formulas in autograd/optim.h). Each block handles one
-// chunk of one tensor. Reductions are two-pass in a fixed order, so results do not depend on
-// timing. The __f*_rn intrinsics keep nvcc from contracting into FMAs, matching the CPU reference
-// bit for bit in the update (norms may differ in the last bits from the CPU's summation order).
+// Multi-tensor optimizer step with per-tensor clipping (formulas in autograd/optim.h): the norms
+// and the non-finite check are shared, the update is one kernel templated on the rule. Each block
+// handles one chunk of one tensor. Reductions are two-pass in a fixed order, so results do not
+// depend on timing. The __f*_rn intrinsics keep nvcc from contracting into FMAs, matching the CPU
+// reference bit for bit in the update (norms may differ in the last bits from the CPU's summation
+// order).
 #include "autograd/optim_cuda.h"
 #include "engine/cuda_context.h"
 
@@ -24,9 +26,9 @@ __device__ float block_sum(float v) {
   return v;
 }
 
-__global__ void chunk_sumsq_kernel(const AdamTensor* tensors, const AdamChunk* chunks,
+__global__ void chunk_sumsq_kernel(const OptTensor* tensors, const OptChunk* chunks,
                                    float* partials) {
-  const AdamChunk c = chunks[blockIdx.x];
+  const OptChunk c = chunks[blockIdx.x];
   const float* g = tensors[c.tensor].grad;
   float s = 0.f;
   for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kBlock)
@@ -46,21 +48,52 @@ __global__ void tensor_denom_kernel(const float* partials, const int* first_chun
   if (status != nullptr && !isfinite(s)) atomicMin(&status[1], t);
 }
 
-__global__ void adam_kernel(const AdamTensor* tensors, const AdamChunk* chunks, const float* denoms,
-                            float clip, float alpha, float beta1, float beta2, float eps) {
-  const AdamChunk c = chunks[blockIdx.x];
-  const AdamTensor t = tensors[c.tensor];
-  const float denom = denoms != nullptr ? denoms[c.tensor] : 1.f;
-  const float one_m_b1 = __fsub_rn(1.f, beta1), one_m_b2 = __fsub_rn(1.f, beta2);
-  for (int64_t i = c.begin + threadIdx.x; i < c.end; i += kBlock) {
-    float g = t.grad[i];
-    if (denoms != nullptr) g = __fdiv_rn(__fmul_rn(g, clip), denom);
-    const float m = __fadd_rn(t.m[i], __fmul_rn(__fsub_rn(g, t.m[i]), one_m_b1));
-    const float v = __fadd_rn(t.v[i], __fmul_rn(__fsub_rn(__fmul_rn(g, g), t.v[i]), one_m_b2));
-    t.m[i] = m;
-    t.v[i] = v;
+// One element of rule R; the operation order is TF's (training_ops.cc) and the CPU kernel's.
+template <UpdateRule R>
+__device__ __forceinline__ void update_element(const OptTensor& t, int64_t i, float g,
+                                               const OptLaunch& c) {
+  if constexpr (R == UpdateRule::kGradientDescent) {
+    t.param[i] = __fsub_rn(t.param[i], __fmul_rn(g, c.lr));
+  } else if constexpr (R == UpdateRule::kMomentum) {
+    const float a = __fadd_rn(__fmul_rn(t.slot0[i], c.momentum), g);
+    t.slot0[i] = a;
+    t.param[i] = __fsub_rn(t.param[i], __fmul_rn(a, c.lr));
+  } else if constexpr (R == UpdateRule::kAdagrad) {
+    const float a = __fadd_rn(t.slot0[i], __fmul_rn(g, g));
+    t.slot0[i] = a;
     t.param[i] =
-        __fsub_rn(t.param[i], __fdiv_rn(__fmul_rn(m, alpha), __fadd_rn(__fsqrt_rn(v), eps)));
+        __fsub_rn(t.param[i], __fmul_rn(__fmul_rn(g, c.lr), __fdiv_rn(1.f, __fsqrt_rn(a))));
+  } else if constexpr (R == UpdateRule::kRMSProp) {
+    const float ms = __fadd_rn(
+        t.slot0[i], __fmul_rn(__fsub_rn(__fmul_rn(g, g), t.slot0[i]), __fsub_rn(1.f, c.beta2)));
+    const float mom = __fadd_rn(__fmul_rn(t.slot1[i], c.momentum),
+                                __fdiv_rn(__fmul_rn(g, c.lr), __fsqrt_rn(__fadd_rn(ms, c.eps))));
+    t.slot0[i] = ms;
+    t.slot1[i] = mom;
+    t.param[i] = __fsub_rn(t.param[i], mom);
+  } else {
+    const float m =
+        __fadd_rn(t.slot0[i], __fmul_rn(__fsub_rn(g, t.slot0[i]), __fsub_rn(1.f, c.beta1)));
+    const float v = __fadd_rn(
+        t.slot1[i], __fmul_rn(__fsub_rn(__fmul_rn(g, g), t.slot1[i]), __fsub_rn(1.f, c.beta2)));
+    t.slot0[i] = m;
+    t.slot1[i] = v;
+    t.param[i] =
+        __fsub_rn(t.param[i], __fdiv_rn(__fmul_rn(m, c.alpha), __fadd_rn(__fsqrt_rn(v), c.eps)));
+  }
+}
+
+// The launch struct is passed by value (kernel parameter space); denoms is used only when
+// clipping.
+template <UpdateRule R>
+__global__ void update_kernel(const OptLaunch c, bool clip) {
+  const OptChunk ch = c.chunks[blockIdx.x];
+  const OptTensor t = c.tensors[ch.tensor];
+  const float denom = clip ? c.denoms[ch.tensor] : 1.f;
+  for (int64_t i = ch.begin + threadIdx.x; i < ch.end; i += kBlock) {
+    float g = t.grad[i];
+    if (clip) g = __fdiv_rn(__fmul_rn(g, c.clip_norm), denom);
+    update_element<R>(t, i, g, c);
   }
 }
 
@@ -82,21 +115,36 @@ __global__ void sum_partials_kernel(const float* partials, int n, float* out) {
 
 }  // namespace
 
-void adam_norms(const AdamLaunch& a, cudaStream_t stream) {
+void grad_norms(const OptLaunch& a, cudaStream_t stream) {
   if (a.num_chunks == 0) return;
   chunk_sumsq_kernel<<<a.num_chunks, kBlock, 0, stream>>>(a.tensors, a.chunks, a.partials);
-  Y8M_CUDA_LAUNCH_CHECK("adam_chunk_sumsq");
+  Y8M_CUDA_LAUNCH_CHECK("optimizer_chunk_sumsq");
   tensor_denom_kernel<<<(a.num_tensors + kBlock - 1) / kBlock, kBlock, 0, stream>>>(
       a.partials, a.first_chunk, a.num_tensors, a.clip_norm, a.denoms, a.loss, a.status);
-  Y8M_CUDA_LAUNCH_CHECK("adam_tensor_denom");
+  Y8M_CUDA_LAUNCH_CHECK("optimizer_tensor_denom");
 }
 
-void adam_update(const AdamLaunch& a, cudaStream_t stream) {
+void update(UpdateRule rule, const OptLaunch& a, cudaStream_t stream) {
   if (a.num_chunks == 0) return;
   const bool clip = a.clip_norm > 0.f;
-  adam_kernel<<<a.num_chunks, kBlock, 0, stream>>>(a.tensors, a.chunks, clip ? a.denoms : nullptr,
-                                                   a.clip_norm, a.alpha, a.beta1, a.beta2, a.eps);
-  Y8M_CUDA_LAUNCH_CHECK("adam_update");
+  switch (rule) {
+    case UpdateRule::kGradientDescent:
+      update_kernel<UpdateRule::kGradientDescent><<<a.num_chunks, kBlock, 0, stream>>>(a, clip);
+      break;
+    case UpdateRule::kMomentum:
+      update_kernel<UpdateRule::kMomentum><<<a.num_chunks, kBlock, 0, stream>>>(a, clip);
+      break;
+    case UpdateRule::kAdagrad:
+      update_kernel<UpdateRule::kAdagrad><<<a.num_chunks, kBlock, 0, stream>>>(a, clip);
+      break;
+    case UpdateRule::kRMSProp:
+      update_kernel<UpdateRule::kRMSProp><<<a.num_chunks, kBlock, 0, stream>>>(a, clip);
+      break;
+    case UpdateRule::kAdam:
+      update_kernel<UpdateRule::kAdam><<<a.num_chunks, kBlock, 0, stream>>>(a, clip);
+      break;
+  }
+  Y8M_CUDA_LAUNCH_CHECK("optimizer_update");
 }
 
 void sum_squares(const float* x, int64_t n, float* partials, int num_partials, float* out,
