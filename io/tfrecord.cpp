@@ -35,6 +35,15 @@ constexpr uint64_t kReadAheadWindow = uint64_t(32) << 20;
 constexpr uint64_t kPopulateStep = uint64_t(4) << 20;
 }  // namespace
 
+const char* compression_of(const uint8_t* data, uint64_t size) {
+  if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) return "GZIP";
+  // RFC 1950: CM = 8 (deflate), window <= 32 KiB, FCHECK makes CMF·256 + FLG a multiple of 31.
+  if (size >= 2 && (data[0] & 0x0f) == 8 && (data[0] >> 4) <= 7 &&
+      (data[0] * 256 + data[1]) % 31 == 0)
+    return "ZLIB";
+  return nullptr;
+}
+
 CorruptPolicy corrupt_policy_from_name(const std::string& name) {
   if (name == "fail") return CorruptPolicy::fail;
   if (name == "skip") return CorruptPolicy::skip;
@@ -62,6 +71,20 @@ void RecordReader::corrupt(const std::string& what, uint64_t at, uint64_t end, b
   lost_records_ += 1 + (frames_lost ? count_framed_records(data_, at + 1, end) : 0);
 }
 
+void RecordReader::refuse_compressed(uint64_t at) const {
+  const char* kind = at == 0 ? compression_of(data_, size_) : nullptr;
+  if (kind == nullptr) return;
+  const std::string how =
+      kind[0] == 'G'
+          ? "gzip -dc IN > OUT"
+          : "python3 -c 'import sys, zlib; "
+            "sys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read()))' < IN > OUT";
+  Y8M_FAIL(
+      "{}: a {}-compressed TFRecord file (TFRecordOptions compression_type {}); y8m reads "
+      "uncompressed TFRecords (the YouTube-8M files are): decompress it first, e.g. {}",
+      path_, kind, kind, how);
+}
+
 void RecordReader::read_ahead(uint64_t at) {
   if (at + kReadAheadWindow / 2 >= prefetched_ && prefetched_ < size_) {
     prefetch(file_, prefetched_, kReadAheadWindow);
@@ -79,6 +102,7 @@ bool RecordReader::next(std::string_view* record) {
     const uint64_t at = offset_;
     const uint64_t left = size_ - at;
     if (left < kHeader) {
+      refuse_compressed(at);
       corrupt(fmt::format("truncated header ({} bytes left, a header has 12)", left), at, size_,
               false);
       offset_ = size_;
@@ -88,11 +112,13 @@ bool RecordReader::next(std::string_view* record) {
     const uint8_t* p = data_ + at;
     const uint64_t len = load_u64(p);
     if (opts_.verify_crc && crc32c_mask(crc32c(p, 8)) != load_u32(p + 8)) {
+      refuse_compressed(at);
       corrupt("length CRC mismatch (corrupt length field)", at, size_, true);
       offset_ = size_;  // the rest of the file cannot be framed
       return false;
     }
     if (len > left - kHeader || left - kHeader - len < kFooter) {
+      refuse_compressed(at);
       corrupt(
           fmt::format("record length {} exceeds the {} bytes left in the file (truncated file?)",
                       len, left - kHeader),

@@ -9,6 +9,11 @@
 // be framed); each skip is counted, and so is what it lost: the records (a bad length field loses
 // the records after it too, counted by scanning the rest of the file for valid record headers) and
 // the bytes. The reader always advances: it cannot loop.
+//
+// A GZIP- or ZLIB-compressed file (TFRecordOptions) is not read: when the first record does not
+// frame and the file starts with a gzip (1f 8b) or zlib header, the reader throws under either
+// policy, saying which compression it is and how to decompress the file. A valid uncompressed
+// file is never taken for one (its first length CRC matches).
 #pragma once
 #include "io/io_layer.h"
 
@@ -23,6 +28,10 @@
 namespace y8m::io {
 
 enum class CorruptPolicy { fail, skip };
+
+// "GZIP" or "ZLIB" when `data` starts with that format's header, else nullptr. Only a hint: an
+// uncompressed record's length field can start with the same bytes.
+const char* compression_of(const uint8_t* data, uint64_t size);
 // Parses "fail" / "skip" (the --corrupt_records flag); throws naming the value otherwise.
 CorruptPolicy corrupt_policy_from_name(const std::string& name);
 
@@ -76,6 +85,8 @@ class RecordReader {
   // and what it lost: the bytes up to `end` (where reading resumes), and with `frames_lost` the
   // records that a bad length field hides in [at + 1, end).
   void corrupt(const std::string& what, uint64_t at, uint64_t end, bool frames_lost);
+  // Throws if the record at `at` (framing failed there) is the start of a compressed file.
+  void refuse_compressed(uint64_t at) const;
 
   std::string path_;
   RecordReaderOptions opts_;
@@ -122,7 +133,7 @@ class RecordWriter {
 
 // Records in the files, by framing alone (length CRCs checked, data CRCs not, no decoding):
 // progress totals and ETAs. Never fails on a corrupt file (the reader reports it): the records
-// framed before a bad length field count.
+// framed before a bad length field count. A compressed file throws, as it does for the reader.
 int64_t count_records(const std::vector<std::string>& files);
 
 // Records with a valid header (length CRC) that fit in data[from, size), found by sliding over

@@ -4,6 +4,7 @@
 //              int64 list; feature_lists per --feature_names, one bytes value of F bytes per frame.
 // video-level  Example: `id`, `labels`, float lists per feature name (`mean_rgb`, `mean_audio`).
 // distillation SequenceExample: frame-level plus context `predictions`, exactly num_classes floats.
+// A missing `labels` key reads as an empty label list (TF's VarLenFeature), in every layout.
 //
 // The decoder is a zero-copy wire parser: frames are views into the record. Packed and unpacked
 // numeric lists and unknown fields are accepted (protobuf semantics; for a repeated map key the
@@ -33,9 +34,11 @@ struct DecodeOptions {
   FeatureSpec features = FeatureSpec::frame_default();
   int max_frames = 300;
   int num_classes = 3862;
-  std::string id_key;          // "" = detect: `id`, else `video_id`
-  bool require_labels = true;  // false for test data (inference)
-  bool distill = false;        // read the `predictions` context feature
+  std::string id_key;  // "" = detect: `id`, else `video_id`
+  // A record without a `labels` key has no labels, as TF's VarLenFeature read it (the test set's
+  // records). true makes that an error; no app sets it.
+  bool require_labels = false;
+  bool distill = false;  // read the `predictions` context feature
 };
 
 // A decoded frame-level record. Views point into the record bytes.

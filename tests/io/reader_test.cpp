@@ -2,6 +2,7 @@
 // reproducible order for a seed, in-order evaluation, short final batches, exact resume,
 // corrupt-record policies.
 #include "io/reader.h"
+#include "io/proto/example.pb.h"
 #include "io/synth.h"
 #include "tests/common/test_util.h"
 
@@ -303,6 +304,65 @@ TEST_F(ReaderTest, UndecodableRecordNamesFileRecordAndOffset) {
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, (std::vector<std::string>{"ok0", "ok2"}));
   EXPECT_EQ(r.skipped_records(), 1);
+}
+
+// A record without a `labels` key (TF VarLenFeature: no labels) reads as an all-zero label row, for
+// training and for evaluation.
+TEST_F(ReaderTest, RecordWithoutLabelsKeyHasNoLabels) {
+  testing::TempDir d;
+  const std::string rgb(1024, '\x02'), audio(128, '\x03');
+  const FeatureSpec fs = FeatureSpec::frame_default();
+  tensorflow::SequenceExample ex;
+  ASSERT_TRUE(ex.ParseFromString(encode_frame_record("nolabels", {4}, {{rgb}, {audio}}, fs)));
+  ex.mutable_context()->mutable_feature()->erase("labels");
+  {
+    RecordWriter w(d.file("mixed.tfrecord"));
+    w.write(encode_frame_record("labelled", {1, 3}, {{rgb}, {audio}}, fs));
+    w.write(ex.SerializeAsString());
+    w.close();
+  }
+  for (bool training : {false, true}) {
+    ReaderOptions o = options(2, training, 1);
+    o.patterns = d.file("mixed.tfrecord");
+    Reader r(o);
+    Batch b;
+    ASSERT_TRUE(r.next(&b));
+    ASSERT_EQ(b.size, 2);
+    for (int64_t i = 0; i < 2; ++i) {
+      const float* row = b.labels.data<float>() + i * 50;
+      float sum = 0;
+      for (int c = 0; c < 50; ++c) sum += row[c];
+      if (b.ids[static_cast<size_t>(i)] == "nolabels") {
+        EXPECT_EQ(sum, 0.f);
+      } else {
+        EXPECT_EQ(sum, 2.f);
+        EXPECT_EQ(row[1], 1.f);
+        EXPECT_EQ(row[3], 1.f);
+      }
+    }
+    EXPECT_FALSE(r.next(&b));
+  }
+}
+
+// A GZIP-compressed TFRecord file is refused with a message saying so, under either policy.
+TEST_F(ReaderTest, CompressedFileIsRefusedSayingSo) {
+  testing::TempDir d;
+  // A gzip member header (what TF's GZIP option writes first); the rest is never read.
+  const std::string gz =
+      std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10) + std::string(64, '\x55');
+  testing::write_file(d.file("train.tfrecord.gz"), gz);
+  for (auto policy : {CorruptPolicy::fail, CorruptPolicy::skip}) {
+    ReaderOptions o = options(2, true, 1);
+    o.patterns = d.file("train.tfrecord.gz");
+    o.records.on_corrupt = policy;
+    const std::string msg = testing::error_of([&] {
+      Reader r(o);
+      ids(r);
+    });
+    EXPECT_NE(msg.find("train.tfrecord.gz: a GZIP-compressed TFRecord file"), std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("gzip -dc"), std::string::npos) << msg;
+  }
 }
 
 }  // namespace

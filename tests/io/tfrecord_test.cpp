@@ -209,6 +209,94 @@ TEST(TFRecord, SeekResumes) {
   EXPECT_EQ(r2.records_read(), 2);
 }
 
+// CRC-32 (IEEE, reflected 0xEDB88320) and Adler-32, for hand-built gzip and zlib files.
+uint32_t crc32_ieee(const std::string& s) {
+  uint32_t c = 0xffffffffu;
+  for (unsigned char b : s) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return ~c;
+}
+uint32_t adler32(const std::string& s) {
+  uint32_t a = 1, b = 0;
+  for (unsigned char x : s) {
+    a = (a + x) % 65521;
+    b = (b + a) % 65521;
+  }
+  return b << 16 | a;
+}
+// One stored (uncompressed) deflate block holding `s` (< 64 KiB): valid gzip and zlib payloads.
+std::string stored_block(const std::string& s) {
+  const uint16_t n = static_cast<uint16_t>(s.size()), nn = static_cast<uint16_t>(~n);
+  std::string out(1, '\x01');  // BFINAL, BTYPE 00
+  out.append(reinterpret_cast<const char*>(&n), 2);
+  out.append(reinterpret_cast<const char*>(&nn), 2);
+  return out + s;
+}
+std::string gzip_file(const std::string& s) {  // RFC 1952
+  std::string out("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+  out += stored_block(s);
+  const uint32_t crc = crc32_ieee(s), size = static_cast<uint32_t>(s.size());
+  out.append(reinterpret_cast<const char*>(&crc), 4);
+  out.append(reinterpret_cast<const char*>(&size), 4);
+  return out;
+}
+std::string zlib_file(const std::string& s) {  // RFC 1950, as TF's ZLIB option writes
+  std::string out("\x78\x9c", 2);
+  out += stored_block(s);
+  const uint32_t a = adler32(s);
+  for (int k = 3; k >= 0; --k) out += static_cast<char>((a >> (8 * k)) & 0xff);  // big-endian
+  return out;
+}
+
+// TFRecordOptions(GZIP / ZLIB) files are refused under both policies, with or without CRC checks,
+// naming the file and the compression and saying how to decompress; so does count_records.
+TEST(TFRecord, CompressedFilesAreRefusedSayingHowToDecompress) {
+  TempDir d;
+  write_records(d.file("plain.tfrecord"), {"first", std::string(300, 'r'), "last"});
+  const std::string plain = testing::read_file(d.file("plain.tfrecord"));
+  testing::write_file(d.file("a.gz.tfrecord"), gzip_file(plain));
+  testing::write_file(d.file("a.zlib.tfrecord"), zlib_file(plain));
+  testing::write_file(d.file("tiny.gz"), std::string("\x1f\x8b\x08", 3));  // shorter than a header
+  const struct {
+    std::string file, kind, hint;
+  } cases[] = {{"a.gz.tfrecord", "GZIP", "gzip -dc"},
+               {"a.zlib.tfrecord", "ZLIB", "zlib.decompress"},
+               {"tiny.gz", "GZIP", "gzip -dc"}};
+  for (const auto& c : cases) {
+    for (auto policy : {CorruptPolicy::fail, CorruptPolicy::skip}) {
+      for (bool verify : {true, false}) {
+        RecordReaderOptions o;
+        o.on_corrupt = policy;
+        o.verify_crc = verify;
+        const std::string msg = error_of([&] { read_all(d.file(c.file), o); });
+        EXPECT_NE(msg.find(d.file(c.file) + ": a " + c.kind + "-compressed TFRecord file"),
+                  std::string::npos)
+            << msg;
+        EXPECT_NE(msg.find(c.hint), std::string::npos) << msg;
+      }
+    }
+  }
+  EXPECT_EQ(count_records({d.file("plain.tfrecord")}), 3);
+  EXPECT_NE(error_of([&] { count_records({d.file("a.gz.tfrecord")}); }).find("GZIP-compressed"),
+            std::string::npos);
+}
+
+// An uncompressed file whose first length field starts with the gzip or zlib magic bytes (records
+// of 0x8b1f and 0x9c78 bytes) reads normally: the magic is only looked at when framing fails.
+TEST(TFRecord, LengthFieldsThatLookCompressedStillRead) {
+  TempDir d;
+  for (size_t len : {size_t{0x8b1f}, size_t{0x9c78}}) {
+    const std::string path = d.file("look" + std::to_string(len) + ".tfrecord");
+    const auto recs = write_records(path, {std::string(len, 'q'), "b"});
+    const std::string bytes = testing::read_file(path);
+    ASSERT_NE(compression_of(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+              nullptr);
+    EXPECT_EQ(read_all(path), recs);
+  }
+}
+
 TEST(TFRecord, PolicyNames) {
   EXPECT_EQ(corrupt_policy_from_name("skip"), CorruptPolicy::skip);
   EXPECT_NE(error_of([] { corrupt_policy_from_name("ignore"); }).find("--corrupt_records"),

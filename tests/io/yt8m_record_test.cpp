@@ -111,19 +111,16 @@ TEST(FrameRecord, BadInputs) {
             std::string::npos);
   EXPECT_NE(error_of([&] { decode_frame_record(frame_record(2, {-1}), {}, &fr); }).find("label -1"),
             std::string::npos);
-  // Missing labels (test-set style record) is an error unless labels are optional.
+  // Missing labels are an error only when asked for (require_labels; no app does).
   tensorflow::SequenceExample ex;
   ex.ParseFromString(frame_record(2, {1}));
   ex.mutable_context()->mutable_feature()->erase("labels");
-  const std::string no_labels = ex.SerializeAsString();
+  DecodeOptions opt;
+  opt.require_labels = true;
   EXPECT_NE(error_of([&] {
-              decode_frame_record(no_labels, {}, &fr);
+              decode_frame_record(ex.SerializeAsString(), opt, &fr);
             }).find("missing context feature 'labels'"),
             std::string::npos);
-  DecodeOptions opt;
-  opt.require_labels = false;
-  decode_frame_record(no_labels, opt, &fr);
-  EXPECT_TRUE(fr.labels.empty());
   // rgb/audio frame-count mismatch (SPEC §1.3: the original never checked it; we do).
   ex.ParseFromString(frame_record(3, {1}));
   (*ex.mutable_feature_lists()->mutable_feature_list())["audio"].mutable_feature()->RemoveLast();
@@ -153,6 +150,30 @@ TEST(FrameRecord, BadInputs) {
               decode_frame_record(std::string("\x0a\xff\xff\xff\x0f", 5), {}, &fr);
             }).find("malformed"),
             std::string::npos);
+}
+
+// TF's VarLenFeature: a record without a `labels` key (the test set's) has no labels, not an error,
+// under the default options that training and evaluation use.
+TEST(FrameRecord, MissingLabelsKeyReadsAsNoLabels) {
+  tensorflow::SequenceExample ex;
+  ASSERT_TRUE(ex.ParseFromString(frame_record(3, {1, 7})));
+  ex.mutable_context()->mutable_feature()->erase("labels");
+  FrameRecord fr;
+  fr.labels = {99};  // a reused output object: the previous record's labels must go
+  const std::string rec = ex.SerializeAsString();  // views point into it
+  decode_frame_record(rec, {}, &fr);
+  EXPECT_TRUE(fr.labels.empty());
+  EXPECT_EQ(fr.id, "vid1");
+  EXPECT_EQ(fr.num_frames, 3);
+  // Distillation records and the `video_id` key too.
+  std::vector<float> preds(3862, 0.5f);
+  ASSERT_TRUE(ex.ParseFromString(frame_record(2, {4}, "video_id", -1, &preds)));
+  ex.mutable_context()->mutable_feature()->erase("labels");
+  DecodeOptions o;
+  o.distill = true;
+  decode_frame_record(ex.SerializeAsString(), o, &fr);
+  EXPECT_TRUE(fr.labels.empty());
+  EXPECT_EQ(fr.predictions.size(), 3862u);
 }
 
 TEST(FrameRecord, UnknownFieldsAndUnpackedLabelsAccepted) {
@@ -227,6 +248,23 @@ TEST(VideoRecord, RoundTrip) {
   tensorflow::Example ex;
   ASSERT_TRUE(ex.ParseFromString(rec));
   EXPECT_EQ(ex.features().feature().at("mean_audio").float_list().value_size(), 128);
+}
+
+TEST(VideoRecord, MissingLabelsKeyReadsAsNoLabels) {
+  const FeatureSpec spec = FeatureSpec::video_default();
+  tensorflow::Example ex;
+  ASSERT_TRUE(ex.ParseFromString(encode_video_record(
+      "v1", {3}, {std::vector<float>(1024, 0.f), std::vector<float>(128, 1.f)}, spec)));
+  ex.mutable_features()->mutable_feature()->erase("labels");
+  DecodeOptions o;
+  o.features = spec;
+  VideoRecord vr;
+  vr.labels = {5};
+  const std::string rec = ex.SerializeAsString();  // views point into it
+  decode_video_record(rec, o, &vr);
+  EXPECT_TRUE(vr.labels.empty());
+  EXPECT_EQ(vr.id, "v1");
+  EXPECT_EQ(vr.features.size(), 1152u);
 }
 
 }  // namespace
