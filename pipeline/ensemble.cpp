@@ -2,9 +2,11 @@
 
 #include "engine/error.h"
 #include "models/config.h"
+#include "pipeline/model_flags_json.h"
 #include "pipeline/output_folder.h"
 
 #include <cmath>
+#include <filesystem>
 #include <set>
 
 namespace y8m::pipeline {
@@ -107,6 +109,8 @@ std::string write_ensemble(const std::vector<std::string>& models,
   meta["ensemble_weights"] = wlist;
   write_archive(out.temp() + "/inference_model.y8m", merged,
                 models::config_from_map(members[0].model_config), meta);
+  // graph_ensemble.py copied the last model's model_flags.json along (informational here).
+  copy_model_flags_json(std::filesystem::path(models.back()).parent_path().string(), out.temp());
   out.commit();
   return out.path() + "/inference_model.y8m";
 }

@@ -3,6 +3,7 @@
 #include "autograd/variable.h"
 #include "engine/error.h"
 #include "engine/rng.h"
+#include "io/events.h"
 #include "io/reader.h"
 #include "ops/ops.h"
 #include "pipeline/archive.h"
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <memory>
 
 namespace y8m::pipeline {
 
@@ -92,16 +94,37 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   io::Reader reader(ro);
   engine::Generator gen(o.seed ^ 0x6576616cull);
   MetricsAccumulator acc(config.num_classes, o.top_k);
+  // eval.py's TensorBoard summaries in train_dir, all at the checkpoint's step: per batch
+  // "GlobalStep/Eval_*" (utils.AddGlobalStepSummary), at the end "Epoch/Eval_*" (AddEpochSummary).
+  // Not for an archive (eval_custom.py wrote none).
+  std::unique_ptr<io::EventWriter> events;
+  if (o.model_archive.empty() && !o.train_dir.empty())
+    events = std::make_unique<io::EventWriter>(o.train_dir);
   double loss_sum = 0;
   const auto t0 = std::chrono::steady_clock::now();
+  auto batch_start = t0;
   io::Batch batch;
   while (reader.next(&batch)) {
     Tensor probs = predict(batch, gen);
     const Tensor loss = ops::sigmoid_cross_entropy(probs, batch.labels.to(o.device));
-    loss_sum += loss.item<float>() * static_cast<double>(batch.size);
+    const double batch_loss = loss.item<float>();
+    loss_sum += batch_loss * static_cast<double>(batch.size);
     const Tensor hp = probs.to(Device::cpu());
     check_finite_scores(hp.data<float>(), hp.size(1), batch.ids, "evaluation");
     acc.add(hp.data<float>(), batch.labels.data<float>(), batch.size);
+    if (events) {
+      const auto now = std::chrono::steady_clock::now();
+      const double secs = std::chrono::duration<double>(now - batch_start).count();
+      batch_start = now;
+      MetricsAccumulator one(config.num_classes, 1);
+      one.add(hp.data<float>(), batch.labels.data<float>(), batch.size);
+      const Metrics m = one.result();
+      events->scalar("GlobalStep/Eval_Hit@1", m.hit_at_one, r.step);
+      events->scalar("GlobalStep/Eval_Perr", m.perr, r.step);
+      events->scalar("GlobalStep/Eval_Loss", batch_loss, r.step);
+      events->scalar("GlobalStep/Eval_Example_Second", secs > 0 ? batch.size / secs : 0, r.step);
+      events->flush();
+    }
   }
   r.metrics = acc.result();
   const io::SkipReport skipped = reader.skipped();
@@ -124,6 +147,14 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
       skipped.records > 0 ? "skipped " + io::skip_figure(skipped) + " | " : std::string(),
       r.examples_per_second);
   std::fprintf(log, "%s\n", r.line.c_str());
+  if (events) {
+    events->scalar("Epoch/Eval_Avg_Hit@1", r.metrics.hit_at_one, r.step);
+    events->scalar("Epoch/Eval_Avg_Perr", r.metrics.perr, r.step);
+    events->scalar("Epoch/Eval_Avg_Loss", r.avg_loss, r.step);
+    events->scalar("Epoch/Eval_MAP", r.metrics.map, r.step);
+    events->scalar("Epoch/Eval_GAP", r.metrics.gap, r.step);
+    events->flush();
+  }
   if (!o.train_dir.empty()) {
     std::ofstream f(o.train_dir + "/evallog.txt", std::ios::app);
     f << what << " | " << r.line << "\n";

@@ -11,6 +11,7 @@
 #include "pipeline/checkpoint.h"
 #include "pipeline/losses.h"
 #include "pipeline/metrics.h"
+#include "pipeline/model_flags_json.h"
 #include "pipeline/model_inputs.h"
 #include "pipeline/train_dir.h"
 
@@ -338,6 +339,8 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   // The run is accepted: keep the train_dir (a refused run leaves none behind; an EMA run needs a
   // new one).
   train_dir.keep();
+  // train.py's model_flags.json, for the original's tools and the README's `cp` (informational).
+  write_model_flags_json(o.train_dir, model_flags_json(config, o.label_loss, o.flags));
   io::EventWriter events(o.train_dir);
   std::fprintf(
       log, "training %s: %lld parameters on %s, %zu files, batch %d%s\n", config.model.c_str(),
@@ -347,7 +350,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
 
   int64_t saved_step = result.resumed ? step : -1;
   auto last_save = Clock::now(), last_log = Clock::now();
-  int64_t examples_since_log = 0;
+  int64_t examples_since_log = 0, last_log_step = step;
   int consecutive_nonfinite = 0;
   for (; have_batch; have_batch = next()) {
     const double lr = learning_rate(o, step);
@@ -367,8 +370,8 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
     } else {
       loss = label_loss(o.label_loss, probs, labels);
     }
-    Tensor total =
-        ops::add(loss, ops::mul_scalar(model->regularization_loss(), o.regularization_penalty));
+    const Tensor reg_loss = model->regularization_loss();
+    Tensor total = ops::add(loss, ops::mul_scalar(reg_loss, o.regularization_penalty));
     model->zero_grad();
     autograd::backward(total);
     const autograd::AdamStepResult applied = adam.step(lr, total);
@@ -431,7 +434,16 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       events.scalar("model/gap", m.gap, step);
       events.scalar("learning_rate", lr, step);
       events.scalar("examples_per_second", eps, step);
+      // The original's tags (train.py's summaries, and its Supervisor's step rate).
+      events.scalar("model/Training_Hit@1", m.hit_at_one, step);
+      events.scalar("model/Training_Perr", m.perr, step);
+      events.scalar("model/Training_GAP", m.gap, step);
+      events.scalar("global_step/Examples/Second", eps, step);
+      events.scalar("label_loss", result.last_loss, step);
+      if (o.regularization_penalty != 0) events.scalar("reg_loss", reg_loss.item<float>(), step);
+      events.scalar("global_step/sec", secs > 0 ? (step - last_log_step) / secs : 0, step);
       events.flush();
+      last_log_step = step;
       last_log = Clock::now();
       examples_since_log = 0;
     }
