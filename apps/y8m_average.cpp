@@ -7,6 +7,7 @@
 // are refused.
 #include "apps/common/flags.h"
 #include "apps/common/list_args.h"
+#include "apps/common/model_path.h"
 #include "engine/error.h"
 #include "pipeline/average.h"
 #include "pipeline/output_folder.h"
@@ -27,7 +28,8 @@ int average() {
   const apps::ListArgs args = apps::parse_list_args(g_argc, g_argv, {"models"}, {"save_folder"});
   Y8M_CHECK(args.lists.count("models"), "--models: give the models to average");
   Y8M_CHECK(args.values.count("save_folder"), "--save_folder: required");
-  const auto& paths = args.lists.at("models");
+  std::vector<std::string> paths;  // paths, or the original's prefixes ".../inference_model"
+  for (const std::string& m : args.lists.at("models")) paths.push_back(apps::resolve_model_path(m));
   const std::string folder = args.values.at("save_folder");
   pipeline::OutputFolder out(folder, "--save_folder");  // appears only once written
   const pipeline::Averaged avg = pipeline::average_models(paths);

@@ -5,6 +5,7 @@
 //       --output_dir=/data/distill --batch_size=128 --file_size=512
 // Any --file_size works (the original asserted it was a multiple of the batch size).
 #include "apps/common/app_flags.h"
+#include "apps/common/model_path.h"
 #include "engine/error.h"
 #include "pipeline/distill.h"
 
@@ -34,7 +35,7 @@ int distill() {
   Y8M_CHECK(!absl::GetFlag(FLAGS_model_file).empty(), "--model_file: required (a teacher archive)");
   Y8M_CHECK(!absl::GetFlag(FLAGS_input_data_pattern).empty(), "--input_data_pattern: required");
   pipeline::DistillOptions o;
-  o.model_file = absl::GetFlag(FLAGS_model_file);
+  o.model_file = apps::resolve_model_path(absl::GetFlag(FLAGS_model_file));
   o.input_data_pattern = absl::GetFlag(FLAGS_input_data_pattern);
   o.output_dir = absl::GetFlag(FLAGS_output_dir);
   o.batch_size = absl::GetFlag(FLAGS_batch_size);

@@ -7,6 +7,7 @@
 // other.
 #include "apps/common/flags.h"
 #include "apps/common/list_args.h"
+#include "apps/common/model_path.h"
 #include "engine/error.h"
 #include "pipeline/ensemble.h"
 
@@ -37,8 +38,9 @@ int ensemble() {
     Y8M_CHECK(used == w.size() && !w.empty(), "--weights: '{}' is not a number", w);
     weights.push_back(v);
   }
-  const std::string path =
-      pipeline::write_ensemble(a.lists.at("models"), weights, a.values.at("save_folder"));
+  std::vector<std::string> models;  // paths, or the original's prefixes ".../inference_model"
+  for (const std::string& m : a.lists.at("models")) models.push_back(apps::resolve_model_path(m));
+  const std::string path = pipeline::write_ensemble(models, weights, a.values.at("save_folder"));
   std::printf("y8m-ensemble: merged %zu models into %s (%.1f MB)\n", weights.size(), path.c_str(),
               std::filesystem::file_size(path) / 1e6);
   return 0;

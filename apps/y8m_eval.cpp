@@ -2,6 +2,7 @@
 // architecture flags are accepted and must agree with it.
 //   y8m-eval --train_dir=run1 --eval_data_pattern="$VALPAT/*.tfrecord" --run_once
 #include "apps/common/app_flags.h"
+#include "apps/common/model_path.h"
 #include "pipeline/archive.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/evaluator.h"
@@ -28,6 +29,8 @@ ABSL_FLAG(bool, build_only, false,
           "only export <train_dir>/inference_model.y8m from the newest checkpoint (evaluation "
           "exports it too, before evaluating)");
 ABSL_FLAG(double, poll_secs, 60, "seconds between looks for a new checkpoint (without --run_once)");
+ABSL_FLAG(std::string, model_file, "",
+          "eval_custom.py: evaluate this archive (the same as --model=ARCHIVE)");
 ABSL_FLAG(std::string, corrupt_records, "fail",
           "fail: stop at a corrupt record; skip: skip and count it");
 
@@ -90,14 +93,20 @@ int eval() {
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
   o.use_ema = absl::GetFlag(FLAGS_use_EMA);
   pipeline::check_eval_options(o);
-  // --model=ARCHIVE (eval_custom.py) evaluates an archive; --model=ClassName is an architecture
-  // flag.
-  const std::string model = apps::model_config_from_flags().model;
-  if (apps::explicit_flags().count("model") &&
-      (std::filesystem::is_regular_file(model) ||
-       (model.size() > 4 && model.substr(model.size() - 4) == ".y8m"))) {
-    o.model_archive = model;
-    o.explicit_model_flags.erase("model");
+  // --model=ARCHIVE or --model_file=ARCHIVE (eval_custom.py) evaluates an archive (a path, or
+  // the original's prefix "run1/inference_model"); --model=ClassName is an architecture flag.
+  std::string archive = absl::GetFlag(FLAGS_model_file);
+  if (archive.empty() && apps::explicit_flags().count("model")) {
+    const std::string model = apps::model_config_from_flags().model;
+    const std::string resolved = apps::resolve_model_path(model);
+    if (std::filesystem::is_regular_file(resolved) || model.find('/') != std::string::npos ||
+        (model.size() > 4 && model.substr(model.size() - 4) == ".y8m")) {
+      archive = resolved;
+      o.explicit_model_flags.erase("model");
+    }
+  }
+  if (!archive.empty()) {
+    o.model_archive = apps::resolve_model_path(archive);
     pipeline::run_eval(o, stdout);  // an archive does not change: one evaluation
     return 0;
   }

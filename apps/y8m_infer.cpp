@@ -7,6 +7,8 @@
 //   --output_file=sub.csv.gz
 // --seed makes frame sampling, and so the CSV, byte-identical between runs.
 #include "apps/common/app_flags.h"
+#include "apps/common/model_path.h"
+#include "apps/common/model_tgz.h"
 #include "io/reader.h"
 #include "io/tfrecord.h"
 #include "pipeline/archive.h"
@@ -28,9 +30,12 @@ ABSL_FLAG(int, top_k, 20, "label/score pairs per video");
 ABSL_FLAG(int, batch_size, 8192, "examples per batch");
 ABSL_FLAG(int, num_readers, 1, "reader threads (1 keeps the file order)");
 ABSL_FLAG(std::string, input_model_tgz, "",
-          "unused (the original's tarball of the model; use --model)");
-ABSL_FLAG(std::string, untar_model_dir, "/tmp/yt8m-model", "unused (original flag)");
-ABSL_FLAG(std::string, output_model_tgz, "", "unused (original flag)");
+          "a .tar.gz holding inference_model.y8m (and model_flags.json): extracted into "
+          "--untar_model_dir and used (instead of --train_dir)");
+ABSL_FLAG(std::string, untar_model_dir, "/tmp/yt8m-model", "where --input_model_tgz is extracted");
+ABSL_FLAG(std::string, output_model_tgz, "",
+          "also write a .tar.gz of the model (inference_model.y8m, and model_flags.json when it "
+          "sits next to the model), as Kaggle wanted");
 ABSL_FLAG(std::string, corrupt_records, "fail",
           "fail: stop at a corrupt record; skip: skip and count it");
 
@@ -40,18 +45,58 @@ int infer() {
   using namespace y8m;
   Y8M_CHECK(!absl::GetFlag(FLAGS_input_data_pattern).empty(), "--input_data_pattern: required");
   Y8M_CHECK(!absl::GetFlag(FLAGS_output_file).empty(), "--output_file: required");
-  // --model names an archive here (the model class comes from the archive).
+  // The archive: --input_model_tgz's, --model (a path or the original's prefix
+  // ".../inference_model"), or <train_dir>/inference_model.y8m.
   const bool model_given = apps::explicit_flags().count("model") > 0;
-  const std::string archive = model_given ? apps::model_config_from_flags().model
-                                          : absl::GetFlag(FLAGS_train_dir) + "/inference_model.y8m";
+  const std::string tgz = absl::GetFlag(FLAGS_input_model_tgz);
+  std::string archive;
+  if (!tgz.empty()) {
+    Y8M_CHECK(!model_given && !apps::explicit_flags().count("train_dir"),
+              "--input_model_tgz: give it without --train_dir or --model (the model is the "
+              "bundle's)");
+    const std::string dir = absl::GetFlag(FLAGS_untar_model_dir);
+    const std::vector<std::string> names = apps::extract_model_tgz(tgz, dir);
+    archive = dir + "/inference_model.y8m";
+    std::string listed;
+    for (const auto& n : names) listed += (listed.empty() ? "" : ", ") + n;
+    Y8M_CHECK(std::filesystem::is_regular_file(archive),
+              "--input_model_tgz: {} has no inference_model.y8m at its top level (it holds: {})",
+              tgz, listed.empty() ? "no files" : listed);
+    std::printf("y8m-infer: extracted %s into %s\n", tgz.c_str(), dir.c_str());
+  } else {
+    archive = model_given ? apps::resolve_model_path(apps::model_config_from_flags().model)
+                          : absl::GetFlag(FLAGS_train_dir) + "/inference_model.y8m";
+  }
   Y8M_CHECK(std::filesystem::is_regular_file(archive), "{}: no such archive{}", archive,
             model_given ? "" : " (export one with y8m-eval --build_only)");
   const Device device = apps::device_from_flag();
   const pipeline::ArchiveModel model(archive, device);
   std::map<std::string, std::string> flags = apps::explicit_model_flags();
   flags.erase("model");  // the archive's path here
+  // inference_gpu.py had no --sample_all (the original README passes it; it was ignored): the
+  // archive's sampling was baked in at export (y8m-eval --build_only --sample_all).
+  const auto& archive_config = model.archive().model_config;
+  if (const auto it = flags.find("sample_all"); it != flags.end()) {
+    const auto a = archive_config.find("sample_all");
+    if (a != archive_config.end() && a->second != it->second)
+      std::fprintf(stderr,
+                   "y8m-infer: note: ignoring --sample_all=%s: %s was exported with sample_all=%s "
+                   "(y8m-eval --build_only --sample_all bakes it in)\n",
+                   it->second.c_str(), archive.c_str(), a->second.c_str());
+    flags.erase(it);
+  }
   pipeline::check_flags_match_archive(model.archive().model_config, archive, flags);
   const models::ModelConfig config = model.config();
+  if (const std::string bundle = absl::GetFlag(FLAGS_output_model_tgz); !bundle.empty()) {
+    // inference.py's Kaggle bundle: the model and the model_flags.json beside it.
+    std::vector<std::pair<std::string, std::string>> files = {{archive, "inference_model.y8m"}};
+    const auto flags_json = std::filesystem::path(archive).parent_path() / "model_flags.json";
+    if (std::filesystem::is_regular_file(flags_json))
+      files.emplace_back(flags_json.string(), "model_flags.json");
+    apps::write_model_tgz(bundle, files);
+    std::printf("y8m-infer: wrote %s (%s%s)\n", bundle.c_str(), "inference_model.y8m",
+                files.size() > 1 ? ", model_flags.json" : "");
+  }
   io::ReaderOptions ro = pipeline::reader_options(config);
   ro.decode.require_labels = false;  // test data has no labels
   ro.patterns = absl::GetFlag(FLAGS_input_data_pattern);

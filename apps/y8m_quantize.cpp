@@ -4,15 +4,19 @@
 //                --savefile quant/inference_model.y8m [--min_elements 17000]
 // --transform_type is one of float16, quant_uniform (the one the team used), quant_quantile,
 // quant_kmeans. f32 tensors with more than --min_elements elements are transformed; the result is a
-// normal archive that y8m-eval --model, y8m-infer and y8m-ensemble use like any other. The savefile
-// is written atomically and replaces an existing file (as quantize.py overwrote its output).
+// normal archive that y8m-eval --model, y8m-infer and y8m-ensemble use like any other. --model and
+// --savefile may be written as the original did ("run/inference_model" is
+// run/inference_model.y8m); the savefile is written atomically and must not exist (quantize.py
+// refused an existing one).
 // Prints the archive sizes before and after, in bytes and MiB, and their ratio.
 #include "apps/common/flags.h"
 #include "apps/common/list_args.h"
+#include "apps/common/model_path.h"
 #include "engine/error.h"
 #include "pipeline/quantize.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 namespace {
@@ -48,7 +52,11 @@ int quantize() {
   o.transform = pipeline::quant_transform_from_name(a.values.at("transform_type"));
   if (a.values.count("min_elements"))
     o.min_elements = parse_min_elements(a.values.at("min_elements"));
-  const std::string model = a.values.at("model"), savefile = a.values.at("savefile");
+  const std::string model = apps::resolve_model_path(a.values.at("model"));
+  const std::string savefile = apps::output_model_path(a.values.at("savefile"));
+  Y8M_CHECK(!std::filesystem::exists(savefile),
+            "--savefile: {} already exists (as quantize.py, y8m-quantize does not overwrite it)",
+            savefile);
   const pipeline::QuantizeSummary s = pipeline::quantize_archive(model, savefile, o);
   std::printf(
       "y8m-quantize: %s: transformed %zu of %lld tensors (f32, more than %lld elements)\n",

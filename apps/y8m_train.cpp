@@ -2,11 +2,12 @@
 // unchanged but for the executable name (README.md shows it; tests/apps run it). y8m-train-distill
 // (built from this file with Y8M_TRAIN_DISTILL): train_distill.py, the same flags, always on
 // distillation records with MixedCrossEntropyLoss (SPEC §8.2). y8m-train does the same when
-// --loss_lambda is given explicitly (the original's train.py ignored it silently, SPEC §16.13); on
-// ordinary records that is an error.
+// --loss_lambda is given explicitly and the records are distillation records; on ordinary records
+// it is ignored with a note (the original's train.py ignored it silently, SPEC §16.13).
 //   y8m-train --ema_source=run1/model.ckpt-30000.y8m --ema_halflife=2000 --train_dir=run1_ema ...
 //   (SPEC §7)
 #include "apps/common/app_flags.h"
+#include "apps/common/model_path.h"
 #include "pipeline/trainer.h"
 
 #include <absl/flags/flag.h>
@@ -38,8 +39,8 @@ ABSL_FLAG(
 ABSL_FLAG(double, ema_halflife, 3000.0, "EMA decay = 1 - 1/ema_halflife (the README uses 2000)");
 ABSL_FLAG(double, loss_lambda, 0.5,
           "distillation: weight of the teacher in lambda*BCE(teacher) + (1-lambda)*BCE(labels); "
-          "giving it to "
-          "y8m-train reads the data as distillation records");
+          "given to y8m-train on distillation records, it trains on them (on ordinary records it "
+          "is ignored with a note)");
 ABSL_FLAG(std::string, corrupt_records, "fail",
           "fail: stop at a corrupt record; skip: skip and count it");
 ABSL_FLAG(
@@ -90,9 +91,17 @@ int train() {
   o.keep_checkpoint_max = absl::GetFlag(FLAGS_keep_checkpoint_max);
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
   o.on_nonfinite = absl::GetFlag(FLAGS_on_nonfinite);
-  o.ema_source = absl::GetFlag(FLAGS_ema_source);
+  o.ema_source = apps::resolve_model_path(absl::GetFlag(FLAGS_ema_source));
   o.ema_halflife = absl::GetFlag(FLAGS_ema_halflife);
-  o.distill = kDistillApp || apps::explicit_flags().count("loss_lambda") > 0;
+  o.distill = kDistillApp;
+  if (!kDistillApp && apps::explicit_flags().count("loss_lambda")) {
+    o.distill = pipeline::records_have_teacher_predictions(o);
+    if (!o.distill)
+      std::fprintf(stderr,
+                   "%s: note: --loss_lambda ignored: the records have no teacher predictions; "
+                   "y8m-train-distill trains on distillation records\n",
+                   kApp);
+  }
   o.loss_lambda = absl::GetFlag(FLAGS_loss_lambda);
   o.flags = apps::command_line_flags();
   pipeline::run_training(o, stdout);

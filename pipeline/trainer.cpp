@@ -474,4 +474,19 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   return result;
 }
 
+bool records_have_teacher_predictions(const TrainOptions& o) {
+  io::ReaderOptions ro = reader_options(o.model);
+  ro.patterns = o.train_data_pattern;
+  ro.pattern_flag = "--train_data_pattern";
+  ro.decode.distill = true;
+  if (!o.model.frame_features) return false;  // distillation records are frame-level
+  try {
+    check_distillation_data(ro);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("not distillation records") != std::string::npos) return false;
+    throw;
+  }
+  return true;
+}
+
 }  // namespace y8m::pipeline

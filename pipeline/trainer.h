@@ -93,4 +93,9 @@ double learning_rate(const TrainOptions& o, int64_t step);
 
 TrainResult run_training(const TrainOptions& opts, std::FILE* log);
 
+// Whether the first record of o.train_data_pattern carries teacher predictions (a distillation
+// record written by y8m-distill). y8m-train trains on distillation records when --loss_lambda is
+// given and they are; on ordinary records the flag is ignored with a note (train.py ignored it).
+bool records_have_teacher_predictions(const TrainOptions& o);
+
 }  // namespace y8m::pipeline

@@ -1,10 +1,13 @@
 #include "apps/common/flags.h"
 
+#include "apps/common/known_flags.h"
+
 #include <absl/flags/parse.h>
 #include <absl/flags/reflection.h>
 #include <absl/flags/usage.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -46,9 +49,10 @@ std::string flag_name(const std::string& arg) {
 std::string nearest_flag(const std::string& name) {
   std::string best;
   size_t best_d = std::max<size_t>(3, name.size() / 3) + 1;
-  for (const auto& kv : absl::GetAllFlags()) {
-    const std::string cand(kv.first);
-    if (cand.find('.') != std::string::npos) continue;  // Abseil's own internals
+  std::set<std::string> candidates = all_known_flags();  // this app's and other programs'
+  for (const auto& kv : absl::GetAllFlags())
+    if (kv.first.find('.') == std::string::npos) candidates.insert(std::string(kv.first));
+  for (const std::string& cand : candidates) {
     const size_t d = edit_distance(name, cand);
     if (d < best_d) {
       best_d = d;
@@ -58,26 +62,79 @@ std::string nearest_flag(const std::string& name) {
   return best;
 }
 
+namespace {
+bool abseil_builtin(const std::string& name) {
+  return name == "help" || name == "helpfull" || name == "helpshort" || name == "helppackage" ||
+         name == "version" || name == "flagfile" || name == "fromenv" || name == "tryfromenv" ||
+         name == "undefok" || name == "only_check_args" || name == "helpon" || name == "helpmatch";
+}
+
+// "-x..." or "--x...": a flag, not a value such as "-1" or "-".
+bool looks_like_flag(const std::string& arg) {
+  const size_t p = arg.find_first_not_of('-');
+  return p > 0 && p != std::string::npos && p <= 2 &&
+         std::isalpha(static_cast<unsigned char>(arg[p]));
+}
+
+// The flags this binary defines (not Abseil's own), and which of them are boolean.
+void defined_flags(std::set<std::string>* names, std::set<std::string>* bools) {
+  for (const auto& kv : absl::GetAllFlags()) {
+    const std::string name(kv.first);
+    if (name.find('.') != std::string::npos || abseil_builtin(name) ||
+        kv.second->Filename().find("absl/") != std::string::npos)
+      continue;
+    names->insert(name);
+    if (kv.second->IsOfType<bool>()) bools->insert(name);
+  }
+}
+}  // namespace
+
 std::vector<std::string> parse_flags(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
-  const char* app = argc > 0 ? argv[0] : "y8m";
-  if (const char* slash = std::strrchr(app, '/')) app = slash + 1;
-  // Unknown flags first, with a suggestion (Abseil alone only says "unknown").
+  const std::string app = app_name(argc, argv);
+  {
+    std::set<std::string> names, bools;
+    defined_flags(&names, &bools);
+    check_flag_table_and_exit_if_asked(app, names, bools);
+  }
+  // Unknown flags first: a flag of another program (apps/common/known_flags.h) is dropped with a
+  // note, with its value when given as "--f v"; any other is an error with a suggestion (Abseil
+  // alone only says "unknown").
+  std::vector<char*> kept = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--") break;
+    if (arg == "--") {
+      kept.insert(kept.end(), argv + i, argv + argc);
+      break;
+    }
     std::string name = flag_name(arg);
-    if (name.empty() || name == "help" || name == "helpfull" || name == "helpshort" ||
-        name == "version" || name == "flagfile" || name == "fromenv" || name == "tryfromenv" ||
-        name == "undefok")
+    const bool own = name.empty() || abseil_builtin(name) ||
+                     absl::FindCommandLineFlag(name) != nullptr ||
+                     (name.rfind("no", 0) == 0 && absl::FindCommandLineFlag(name.substr(2)));
+    if (own) {
+      kept.push_back(argv[i]);
       continue;
-    if (absl::FindCommandLineFlag(name) != nullptr) continue;
-    if (name.rfind("no", 0) == 0 && absl::FindCommandLineFlag(name.substr(2)) != nullptr) continue;
+    }
+    std::string kind = foreign_flag_kind(app, name);
+    if (kind.empty() && name.rfind("no", 0) == 0 && known_bool_flag(name.substr(2))) {
+      name = name.substr(2);
+      kind = foreign_flag_kind(app, name);
+    }
+    if (!kind.empty()) {
+      note_foreign_flag(app, name, kind);
+      // "--f v": the next argument is its value unless the flag is boolean or has "=v".
+      if (arg.find('=') == std::string::npos && !known_bool_flag(name) && i + 1 < argc &&
+          !looks_like_flag(argv[i + 1]))
+        ++i;
+      continue;
+    }
     const std::string near = nearest_flag(name);
-    std::fprintf(stderr, "%s: unknown flag --%s%s\n", app, name.c_str(),
+    std::fprintf(stderr, "%s: unknown flag --%s%s\n", app.c_str(), name.c_str(),
                  near.empty() ? "" : (" (did you mean --" + near + "?)").c_str());
     std::exit(1);
   }
+  argc = static_cast<int>(kept.size());
+  argv = kept.data();
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

@@ -1,11 +1,18 @@
 #include "apps/common/list_args.h"
 
+#include "apps/common/known_flags.h"
 #include "engine/error.h"
 
 namespace y8m::apps {
 
 ListArgs parse_list_args(int argc, char** argv, const std::set<std::string>& lists,
                          const std::set<std::string>& values) {
+  const std::string app = app_name(argc, argv);
+  {
+    std::set<std::string> defined = lists;
+    defined.insert(values.begin(), values.end());
+    check_flag_table_and_exit_if_asked(app, defined, {});
+  }
   ListArgs out;
   std::string current;  // the list option being filled
   for (int i = 1; i < argc; ++i) {
@@ -23,6 +30,19 @@ ListArgs parse_list_args(int argc, char** argv, const std::set<std::string>& lis
         auto& v = out.lists[name];
         if (has_inline) v.push_back(inline_value);
         current = name;
+        continue;
+      }
+      // A flag of another program (apps/common/known_flags.h): a note, and its values are skipped
+      // (every argument up to the next --option unless it is boolean or has "=v").
+      std::string foreign = name;
+      if (!values.count(name) && name.rfind("no", 0) == 0 && known_bool_flag(name.substr(2)))
+        foreign = name.substr(2);
+      const std::string kind = values.count(name) ? "" : foreign_flag_kind(app, foreign);
+      if (!kind.empty()) {
+        note_foreign_flag(app, foreign, kind);
+        if (!has_inline && !known_bool_flag(foreign))
+          while (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) ++i;
+        current.clear();
         continue;
       }
       Y8M_CHECK(values.count(name), "unknown option --{} (known: {})", name, [&] {

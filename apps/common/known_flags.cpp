@@ -1,0 +1,169 @@
+#include "apps/common/known_flags.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+namespace y8m::apps {
+
+namespace {
+
+// Model flags (frame_level_models, devel_models, video_level_models, model_utils; SPEC §5), which
+// every script importing the models defined, plus y8m's config keys (apps/common/app_flags.cpp).
+constexpr const char* kModel =
+    "model feature_names feature_sizes frame_features num_classes max_frames iterations "
+    "sample_random_frames sample_all netvlad_cluster_size netvlad_hidden_size "
+    "netvlad_add_batch_norm netvlad_relu gating gating_remove_diag lightvlad vlagd "
+    "video_level_classifier_model fv_cluster_size fv_hidden_size fv_relu fv_couple_weights "
+    "fv_coupling_factor dbof_cluster_size dbof_hidden_size dbof_add_batch_norm dbof_relu fc_dimred "
+    "softdbof_maxpool dbof_pooling_method moe_num_mixtures moe_l2 moe_low_rank_gating "
+    "moe_prob_gating moe_prob_gating_input batch_norm_decay netvlad_dimred gatednetvlad_dimred "
+    "hidden_size netvlad_hidden_size_video netvlad_hidden_size_audio lstm_cells lstm_layers "
+    "frame_shuffle dbof_var_features dbof_activation";
+// The rest of apps/common/app_flags.cpp.
+constexpr const char* kAppCommon = "num_gpu log_device_placement device seed";
+constexpr const char* kTrainPy =
+    "train_dir train_data_pattern start_new_model num_gpu batch_size label_loss "
+    "regularization_penalty base_learning_rate learning_rate_decay learning_rate_decay_examples "
+    "num_epochs max_steps export_model_steps num_readers optimizer clip_gradient_norm "
+    "log_device_placement incl_val ema_source ema_halflife loss_lambda";
+constexpr const char* kTrainY8m =
+    "save_model_secs keep_checkpoint_max corrupt_records on_nonfinite momentum";
+constexpr const char* kEvalPy =
+    "train_dir eval_data_pattern batch_size num_readers run_once top_k n_rounds use_EMA build_only";
+constexpr const char* kInferPy =
+    "train_dir input_data_pattern input_model_tgz untar_model_dir output_file output_model_tgz "
+    "top_k batch_size num_readers frame_features feature_names feature_sizes";
+constexpr const char* kDistillPy =
+    "output_dir input_data_pattern batch_size file_size model_file num_readers "
+    "input_feature_names input_feature_sizes prediction_feature_names";
+constexpr const char* kQuantizePy = "min_elements transform_type model savefile";
+constexpr const char* kEnsemblePy = "models weights save_folder";
+constexpr const char* kAveragePy = "models save_folder";
+
+// Every boolean flag (a name has one type in every program that knows it).
+constexpr const char* kBool =
+    "frame_features sample_random_frames sample_all netvlad_add_batch_norm netvlad_relu gating "
+    "gating_remove_diag lightvlad vlagd fv_relu fv_couple_weights dbof_add_batch_norm dbof_relu "
+    "fc_dimred softdbof_maxpool moe_prob_gating frame_shuffle log_device_placement "
+    "start_new_model incl_val run_once use_EMA build_only json verify frame_level video_level";
+
+struct Program {
+  const char* name;
+  const char* kind;  // what a note calls its flags
+  std::vector<const char*> parts;
+};
+
+// In lookup order: the first program knowing a foreign flag names its kind.
+const std::vector<Program>& programs() {
+  static const std::vector<Program> p = {
+      {"(model flags)", "a model flag", {kModel}},
+      {"y8m-train", "a training flag", {kTrainPy, kTrainY8m, kModel, kAppCommon}},
+      {"y8m-train-distill", "a training flag", {kTrainPy, kTrainY8m, kModel, kAppCommon}},
+      {"train.py", "a training flag", {kTrainPy, kModel}},
+      {"train_distill.py", "a training flag", {kTrainPy, kModel}},
+      {"y8m-eval",
+       "an evaluation flag",
+       {kEvalPy, "poll_secs corrupt_records model_file", kModel, kAppCommon}},
+      {"eval.py", "an evaluation flag", {kEvalPy, kModel}},
+      {"eval_custom.py",
+       "an evaluation flag",
+       {"model_file eval_data_pattern batch_size num_readers top_k"}},
+      {"y8m-infer", "an inference flag", {kInferPy, "corrupt_records", kModel, kAppCommon}},
+      {"inference.py", "an inference flag", {kInferPy}},
+      {"inference_gpu.py", "an inference flag", {kInferPy}},
+      {"y8m-distill",
+       "a distillation-set flag",
+       {kDistillPy, "corrupt_records", kModel, kAppCommon}},
+      {"prepare_distill_dataset.py", "a distillation-set flag", {kDistillPy}},
+      {"y8m-quantize", "a quantization flag", {kQuantizePy}},
+      {"quantize.py", "a quantization flag", {kQuantizePy}},
+      {"y8m-ensemble", "an ensemble flag", {kEnsemblePy}},
+      {"graph_ensemble.py", "an ensemble flag", {kEnsemblePy}},
+      {"y8m-average", "a weight-averaging flag", {kAveragePy}},
+      {"weights_average.py", "a weight-averaging flag", {kAveragePy}},
+      {"y8m-synth",
+       "a y8m-synth flag",
+       {"output_dir preset num_classes train_videos validate_videos test_videos shards min_frames "
+        "max_frames mean_labels difficulty seed frame_level video_level"}},
+      {"y8m-inspect", "a y8m-inspect flag", {"json verify example"}},
+      {"y8m-demo",
+       "a y8m-demo flag",
+       {"steps batch_size num_classes feature_size max_frames hidden_size base_learning_rate "
+        "clip_gradient_norm seed device"}},
+  };
+  return p;
+}
+
+std::set<std::string> words(const std::vector<const char*>& parts) {
+  std::set<std::string> out;
+  for (const char* part : parts) {
+    std::istringstream in(part);
+    for (std::string w; in >> w;) out.insert(w);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::set<std::string> known_flags_of(const std::string& program) {
+  for (const Program& p : programs())
+    if (program == p.name) return words(p.parts);
+  return {};
+}
+
+std::string foreign_flag_kind(const std::string& app, const std::string& name) {
+  for (const Program& p : programs())
+    if (app != p.name && words(p.parts).count(name)) return p.kind;
+  return "";
+}
+
+std::set<std::string> all_known_flags() {
+  std::set<std::string> out;
+  for (const Program& p : programs()) {
+    const std::set<std::string> w = words(p.parts);
+    out.insert(w.begin(), w.end());
+  }
+  return out;
+}
+
+bool known_bool_flag(const std::string& name) { return words({kBool}).count(name) > 0; }
+
+void note_foreign_flag(const std::string& app, const std::string& name, const std::string& kind) {
+  static std::set<std::string> noted;
+  if (!noted.insert(name).second) return;
+  std::fprintf(stderr, "%s: note: ignoring --%s (%s)\n", app.c_str(), name.c_str(), kind.c_str());
+}
+
+void check_flag_table_and_exit_if_asked(const std::string& app,
+                                        const std::set<std::string>& defined,
+                                        const std::set<std::string>& bools) {
+  const char* env = std::getenv("Y8M_CHECK_FLAG_TABLE");
+  if (env == nullptr || std::strcmp(env, "1") != 0) return;
+  const std::set<std::string> table = known_flags_of(app);
+  std::string diff;
+  for (const std::string& f : defined)
+    if (!table.count(f)) diff += " --" + f + " (defined, not in the table)";
+  for (const std::string& f : defined)
+    if (bools.count(f) != static_cast<size_t>(known_bool_flag(f)))
+      diff +=
+          " --" + f + (bools.count(f) ? " (boolean, not in kBool)" : " (in kBool, not boolean)");
+  if (table.empty()) diff = " no row for this app";
+  if (!diff.empty()) {
+    std::printf("flag table: %s differs (apps/common/known_flags.cpp):%s\n", app.c_str(),
+                diff.c_str());
+    std::exit(1);
+  }
+  std::printf("flag table: %s ok (%zu flags)\n", app.c_str(), defined.size());
+  std::exit(0);
+}
+
+std::string app_name(int argc, char** argv) {
+  const char* app = argc > 0 ? argv[0] : "y8m";
+  if (const char* slash = std::strrchr(app, '/')) app = slash + 1;
+  return app;
+}
+
+}  // namespace y8m::apps
