@@ -26,7 +26,12 @@ ABSL_FLAG(double, learning_rate_decay_examples, 4000000, "examples between decay
 ABSL_FLAG(int, num_epochs, 5, "passes over the training data");
 ABSL_FLAG(int64_t, max_steps, 0, "stop after this many steps (0: no limit)");
 ABSL_FLAG(int, num_readers, 8, "reader threads");
-ABSL_FLAG(std::string, optimizer, "AdamOptimizer", "only AdamOptimizer (TF form) is implemented");
+ABSL_FLAG(std::string, optimizer, "AdamOptimizer",
+          "tf.train optimizer in TF 1.x's form and defaults: GradientDescentOptimizer, "
+          "MomentumOptimizer, RMSPropOptimizer, AdagradOptimizer or AdamOptimizer");
+ABSL_FLAG(double, momentum, 0.9,
+          "MomentumOptimizer's momentum (y8m's flag: the original passed only the learning rate, "
+          "which MomentumOptimizer refuses); other optimizers ignore it");
 ABSL_FLAG(double, clip_gradient_norm, 1.0, "per-tensor gradient clipping norm (0: off)");
 ABSL_FLAG(int, export_model_steps, 1000, "unused (the original's export is disabled)");
 ABSL_FLAG(bool, incl_val, false,
@@ -60,9 +65,6 @@ constexpr const char* kApp = "y8m-train";
 
 int train() {
   using namespace y8m;
-  Y8M_CHECK(absl::GetFlag(FLAGS_optimizer) == "AdamOptimizer",
-            "--optimizer: only AdamOptimizer is implemented, got '{}'",
-            absl::GetFlag(FLAGS_optimizer));
   Y8M_CHECK(!absl::GetFlag(FLAGS_train_data_pattern).empty(), "--train_data_pattern: required");
   pipeline::TrainOptions o;
   o.train_dir = absl::GetFlag(FLAGS_train_dir);
@@ -85,6 +87,8 @@ int train() {
   o.num_readers = absl::GetFlag(FLAGS_num_readers);
   o.start_new_model = absl::GetFlag(FLAGS_start_new_model);
   o.clip_gradient_norm = absl::GetFlag(FLAGS_clip_gradient_norm);
+  o.optimizer = absl::GetFlag(FLAGS_optimizer);
+  o.momentum = absl::GetFlag(FLAGS_momentum);
   o.seed = apps::seed_flag();
   o.device = apps::device_from_flag();
   o.save_model_secs = absl::GetFlag(FLAGS_save_model_secs);

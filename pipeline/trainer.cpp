@@ -46,6 +46,8 @@ void validate_train_options(const TrainOptions& o) {
   Y8M_CHECK(o.save_model_secs >= 0, "--save_model_secs must be >= 0, got {}", o.save_model_secs);
   Y8M_CHECK(o.keep_checkpoint_max >= 0, "--keep_checkpoint_max must be >= 0 (0: keep all), got {}",
             o.keep_checkpoint_max);
+  autograd::check_optimizer_name(o.optimizer);
+  finite("momentum", o.momentum);
   Y8M_CHECK(o.on_nonfinite == "stop" || o.on_nonfinite == "skip",
             "--on_nonfinite must be stop or skip, got '{}'", o.on_nonfinite);
   if (!o.ema_source.empty()) autograd::ExponentialMovingAverage::decay_for_halflife(o.ema_halflife);
@@ -77,21 +79,22 @@ struct RunMode {
   double loss_lambda = 0;
 };
 
-CheckpointState snapshot(const models::VideoModel& model, const autograd::Adam& adam,
+CheckpointState snapshot(const models::VideoModel& model, const autograd::Optimizer& optimizer,
                          const autograd::ExponentialMovingAverage* ema, const RunMode& mode,
                          const TrainOptions& o, const models::ModelConfig& config,
                          const engine::Generator& gen, int64_t examples) {
   CheckpointState s;
-  s.step = adam.step_count();
+  s.step = optimizer.step_count();
   s.model_config = models::to_map(config);
   for (auto& kv : model.named_parameters()) s.model.push_back(kv);
   for (auto& kv : model.named_buffers()) s.model.push_back(kv);
-  s.optimizer = adam.state();
+  s.optimizer = optimizer.state();
   if (ema != nullptr) s.ema = ema->state();
   s.metadata = {{"sampling_seed", std::to_string(gen.seed())},
                 {"sampling_offset", std::to_string(gen.offset())},
                 {"examples_consumed", std::to_string(examples)},
-                {"train_data_pattern", o.train_data_pattern}};
+                {"train_data_pattern", o.train_data_pattern},
+                {"optimizer", optimizer.name()}};
   if (ema != nullptr) {
     s.metadata["ema_source"] = mode.ema_source;
     s.metadata["ema_halflife"] = fmt::format("{}", mode.ema_halflife);  // shortest exact form
@@ -217,6 +220,14 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
         lambda.empty() ? "without distillation"
                        : "on distillation records with --loss_lambda=" + lambda,
         lambda.empty() ? " (no --loss_lambda)" : "");
+    // The slots of one optimizer mean nothing to another (TF could not restore them either).
+    // Checkpoints that predate the record are Adam's.
+    std::string recorded = meta_str(resumed.metadata, "optimizer");
+    if (recorded.empty()) recorded = "AdamOptimizer";
+    Y8M_CHECK(recorded == o.optimizer,
+              "--optimizer={} differs from the optimizer of the checkpoint being resumed ({}: {}); "
+              "pass --optimizer={} to resume it, or --start_new_model to start over",
+              o.optimizer, ckpt, recorded, recorded);
     if (!resumed.ema.empty()) {
       mode.ema_source = meta_str(resumed.metadata, "ema_source");
       const std::string h = meta_str(resumed.metadata, "ema_halflife");
@@ -244,14 +255,18 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       result.resumed || use_ema;  // every tensor comes from the checkpoint or the source
   std::shared_ptr<models::VideoModel> model = models::create_model(config, o.seed, o.device, co);
   model->train();
-  autograd::AdamOptions ao;
-  ao.clip_norm = o.clip_gradient_norm;
-  autograd::Adam adam(model->named_parameters(), ao);  // fresh for a warm start: step 0, zero slots
+  autograd::OptimizerConfig oc;
+  oc.name = o.optimizer;
+  oc.momentum = o.momentum;
+  oc.clip_norm = o.clip_gradient_norm;
+  // Fresh for a warm start: step 0, slots at TF's initial values.
+  const std::unique_ptr<autograd::Optimizer> optimizer =
+      autograd::make_optimizer(model->named_parameters(), oc);
   engine::Generator gen(o.seed ^ 0x73616d706c65ull);
   int64_t examples = 0;
   if (result.resumed) {
     for (const auto& kv : resumed.model) model->load_tensor(kv.first, kv.second);
-    adam.load_state(resumed.optimizer, resumed.step);
+    optimizer->load_state(resumed.optimizer, resumed.step);
     gen.set_state(meta_u64(resumed, "sampling_seed", ckpt),
                   meta_u64(resumed, "sampling_offset", ckpt));
     examples = static_cast<int64_t>(meta_u64(resumed, "examples_consumed", ckpt));
@@ -321,7 +336,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   io::Reader reader(ro);
   if (examples > 0) reader.skip_examples(examples);
 
-  int64_t step = adam.step_count();
+  int64_t step = optimizer->step_count();
   io::Batch batch;
   auto next = [&] {
     return (o.max_steps <= 0 || step < o.max_steps) && next_batch(reader, &batch, o.distill);
@@ -374,7 +389,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
     Tensor total = ops::add(loss, ops::mul_scalar(reg_loss, o.regularization_penalty));
     model->zero_grad();
     autograd::backward(total);
-    const autograd::AdamStepResult applied = adam.step(lr, total);
+    const autograd::StepResult applied = optimizer->step(lr, total);
     if (!applied.applied) {
       for (const auto& kv : buffers_before) model->load_tensor(kv.first, kv.second);
       const std::string what =
@@ -394,7 +409,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       if (step > 0 && step != saved_step) {
         saved = "saved the state before it as " +
                 save_checkpoint(o.train_dir,
-                                snapshot(*model, adam, ema.get(), mode, o, config, gen_before,
+                                snapshot(*model, *optimizer, ema.get(), mode, o, config, gen_before,
                                          reader.position() - batch.size),
                                 o.keep_checkpoint_max, log);
       }
@@ -448,17 +463,19 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       examples_since_log = 0;
     }
     if (std::chrono::duration<double>(Clock::now() - last_save).count() >= o.save_model_secs) {
-      save_checkpoint(o.train_dir,
-                      snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
-                      o.keep_checkpoint_max, log);
+      save_checkpoint(
+          o.train_dir,
+          snapshot(*model, *optimizer, ema.get(), mode, o, config, gen, reader.position()),
+          o.keep_checkpoint_max, log);
       saved_step = step;
       last_save = Clock::now();
     }
   }
   if (step != saved_step) {
-    save_checkpoint(o.train_dir,
-                    snapshot(*model, adam, ema.get(), mode, o, config, gen, reader.position()),
-                    o.keep_checkpoint_max, log);
+    save_checkpoint(
+        o.train_dir,
+        snapshot(*model, *optimizer, ema.get(), mode, o, config, gen, reader.position()),
+        o.keep_checkpoint_max, log);
   }
   if (result.skipped_steps > 0)
     std::fprintf(log, "warning: %lld updates skipped for a non-finite loss or gradient\n",

@@ -1,12 +1,14 @@
 // The training loop of train.py (SPEC §6): reader -> frame preparation -> model -> label loss +
-// regularization -> backward -> per-tensor clipping + TF-form Adam with a staircase learning rate,
-// with progress lines every 10 steps, TensorBoard scalars, periodic and final checkpoints, and
-// exact resume.
+// regularization -> backward -> per-tensor clipping + the tf.train optimizer of --optimizer (TF
+// 1.x's form, autograd/optim.h) with a staircase learning rate, with progress lines every 10 steps,
+// TensorBoard scalars, periodic and final checkpoints, and exact resume (the checkpoint records the
+// optimizer; a resume with another --optimizer is refused).
 //
 // EMA fine-tuning (SPEC §7, --ema_source): the run must start in a new train_dir; the model is
 // built from the source's model config (explicit architecture flags must agree) and every parameter
-// and BN statistic, and its EMA shadow, is set from the source tensor of the same name; Adam starts
-// fresh at step 0. Each step runs the train step, then shadow <- shadow - (1 - d)(shadow - var), d
+// and BN statistic, and its EMA shadow, is set from the source tensor of the same name; the
+// optimizer starts fresh at step 0.
+// Each step runs the train step, then shadow <- shadow - (1 - d)(shadow - var), d
 // = 1 - 1/ema_halflife. Shadows are checkpointed as "<name>/ExponentialMovingAverage" and restored
 // on resume. A train_dir holding a checkpoint of the same EMA run (same --ema_source) resumes it;
 // one of any other run is refused (the train_dir is created only once flags, source and data are
@@ -47,6 +49,8 @@ struct TrainOptions {
   int num_readers = 8;
   bool start_new_model = false;
   double clip_gradient_norm = 1.0;
+  std::string optimizer = "AdamOptimizer";  // a tf.train class name (autograd::optimizer_names())
+  double momentum = 0.9;                    // MomentumOptimizer's (the original could not set it)
   uint64_t seed = 0;
   Device device;
   double save_model_secs = 900;
