@@ -55,6 +55,7 @@ void export_inference_model(const std::string& ckpt) {
   eo.n_rounds = absl::GetFlag(FLAGS_n_rounds);
   eo.use_ema = absl::GetFlag(FLAGS_use_EMA);
   eo.model_flags = apps::explicit_model_flags();
+  eo.notes = stdout;
   for (const auto& [name, value] : eo.model_flags) eo.metadata["flag." + name] = value;
   const std::string out = absl::GetFlag(FLAGS_train_dir) + "/inference_model.y8m";
   pipeline::export_checkpoint(ckpt, out, eo, apps::device_from_flag());

@@ -317,7 +317,9 @@ void check_flags_match_archive(const std::map<std::string, std::string>& archive
 
 models::ModelConfig eval_model_config(const std::map<std::string, std::string>& checkpoint_config,
                                       const std::string& path,
-                                      const std::map<std::string, std::string>& flags) {
+                                      const std::map<std::string, std::string>& flags,
+                                      const std::map<std::string, std::string>& ignored,
+                                      std::vector<std::string>* notes) {
   static const std::set<std::string> kSampling = {"sample_all", "sample_random_frames",
                                                   "iterations"};
   std::map<std::string, std::string> m = checkpoint_config;
@@ -325,6 +327,15 @@ models::ModelConfig eval_model_config(const std::map<std::string, std::string>& 
     const auto it = m.find(name);
     if (kSampling.count(name) != 0) {
       m[name] = value;
+      continue;
+    }
+    const auto ig = ignored.find(name);
+    if (ig != ignored.end() && ig->second == value && (it == m.end() || it->second != value)) {
+      if (notes != nullptr)
+        notes->push_back(fmt::format(
+            "note: --{}={} ignored, as the EMA run that wrote {} ignored it; its architecture has "
+            "{}",
+            name, value, path, it != m.end() ? it->second : "no such setting"));
       continue;
     }
     Y8M_CHECK(it != m.end() && it->second == value,
@@ -338,10 +349,18 @@ models::ModelConfig eval_model_config(const std::map<std::string, std::string>& 
 void export_checkpoint(const std::string& checkpoint, const std::string& path,
                        const ExportOptions& opts, Device device) {
   CheckpointState s = load_checkpoint(checkpoint);
+  if (!opts.use_ema && !s.ema.empty() && opts.notes != nullptr)
+    std::fprintf(opts.notes,
+                 "note: %s holds EMA shadows; exporting its trained weights as eval.py did without "
+                 "--use_EMA (pass --use_EMA to export the averaged weights)\n",
+                 checkpoint.c_str());
   if (opts.use_ema) swap_in_ema(s, checkpoint);
   check_finite_weights(s.model, checkpoint);
-  const models::ModelConfig config =
-      eval_model_config(s.model_config, checkpoint, opts.model_flags);
+  std::vector<std::string> notes;
+  const models::ModelConfig config = eval_model_config(s.model_config, checkpoint, opts.model_flags,
+                                                       ignored_flags(s.metadata), &notes);
+  for (const auto& n : notes)
+    if (opts.notes != nullptr) std::fprintf(opts.notes, "%s\n", n.c_str());
   models::CreateOptions co;
   co.skip_random_init = true;
   auto model = models::create_model(config, 0, device, co);

@@ -26,9 +26,11 @@
 #include "ops/graph/executor.h"
 #include "ops/graph/graph.h"
 
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace y8m::pipeline {
 
@@ -43,6 +45,7 @@ struct ExportOptions {
   std::map<std::string, std::string> model_flags;
   bool use_ema = false;  // export_checkpoint only: the EMA shadows instead of the weights
   std::map<std::string, std::string> metadata;  // extra provenance written into the archive
+  std::FILE* notes = nullptr;  // export_checkpoint only: where notes go (flags ignored, EMA hint)
 };
 
 // Traces `model`'s forward (switched to eval mode for the trace and restored after) on its device.
@@ -80,10 +83,14 @@ void check_flags_match_archive(const std::map<std::string, std::string>& archive
 // The config that evaluation and export build from a checkpoint's config (at `path`) and the
 // architecture flags given on the command line (name -> value). eval.py built its graph from its
 // own flags, so the frame-sampling ones (--sample_all, --sample_random_frames, --iterations)
-// replace the checkpoint's; every other one must agree with the checkpoint, else an error names it.
+// replace the checkpoint's; every other one must agree with the checkpoint, else an error names it
+// — except a flag the checkpoint's EMA run was given and ignored with the same value (`ignored`,
+// pipeline/checkpoint.h ignored_flags), which is ignored again with a line in `notes`.
 models::ModelConfig eval_model_config(const std::map<std::string, std::string>& checkpoint_config,
                                       const std::string& path,
-                                      const std::map<std::string, std::string>& flags);
+                                      const std::map<std::string, std::string>& flags,
+                                      const std::map<std::string, std::string>& ignored = {},
+                                      std::vector<std::string>* notes = nullptr);
 
 // Loads a checkpoint (pipeline/checkpoint.h), applies opts.model_flags (eval_model_config), builds
 // the model on `device` and exports it; the archive records the checkpoint path and step.

@@ -170,6 +170,14 @@ CheckpointState load_checkpoint(const std::string& path) {
   return s;
 }
 
+std::map<std::string, std::string> ignored_flags(const std::map<std::string, std::string>& m) {
+  std::map<std::string, std::string> out;
+  const std::string prefix = kIgnoredFlagPrefix;
+  for (auto it = m.lower_bound(prefix); it != m.end() && it->first.rfind(prefix, 0) == 0; ++it)
+    out[it->first.substr(prefix.size())] = it->second;
+  return out;
+}
+
 void check_finite_weights(const NamedTensors& tensors, const std::string& what) {
   for (const auto& [name, t] : tensors) {
     if (!engine::is_floating(t.dtype())) continue;

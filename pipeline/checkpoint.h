@@ -49,6 +49,15 @@ std::string latest_valid_checkpoint(const std::string& train_dir,
 // Tensors are zero-copy views of the mapped file.
 CheckpointState load_checkpoint(const std::string& path);
 
+// EMA runs (SPEC §7): architecture flags on the command line that differ from the --ema_source
+// model are ignored, with a note: the run keeps its source's architecture (the original README's
+// EMA command passes LSTM-style flags, --video_level_classifier_model=LogisticModel, to a NetVLAD
+// source). The checkpoint records them as metadata "ignored_flag.<name>" = value, so that resuming
+// the run, or evaluating it, with the same command line ignores them again instead of failing.
+constexpr const char* kIgnoredFlagPrefix = "ignored_flag.";
+std::map<std::string, std::string> ignored_flags(
+    const std::map<std::string, std::string>& metadata);
+
 // Refuses weights holding Inf or NaN (a diverged run's, or a damaged file whose CRC was rewritten):
 // throws "<what>: tensor '<name>' has N non-finite values (first: nan at element i)". Floating
 // tensors only; integer (quantized) ones cannot hold either.

@@ -63,7 +63,10 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
       swap_in_ema(s, path);
       std::fprintf(log, "evaluating the EMA shadow weights of %s\n", path.c_str());
     }
-    config = eval_model_config(s.model_config, path, o.explicit_model_flags);
+    std::vector<std::string> notes;
+    config = eval_model_config(s.model_config, path, o.explicit_model_flags,
+                               ignored_flags(s.metadata), &notes);
+    for (const auto& n : notes) std::fprintf(log, "%s\n", n.c_str());
     models::CreateOptions co;
     co.skip_random_init = true;
     std::shared_ptr<models::VideoModel> model = models::create_model(config, o.seed, o.device, co);

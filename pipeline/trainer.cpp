@@ -77,6 +77,8 @@ struct RunMode {
   double ema_halflife = 0;
   bool distill = false;
   double loss_lambda = 0;
+  // Architecture flags an EMA run was given that differ from its source, ignored (checkpoint.h).
+  std::map<std::string, std::string> ignored_flags;
 };
 
 CheckpointState snapshot(const models::VideoModel& model, const autograd::Optimizer& optimizer,
@@ -104,6 +106,8 @@ CheckpointState snapshot(const models::VideoModel& model, const autograd::Optimi
   // uses); the mixed loss is marked by loss_lambda.
   s.metadata["label_loss"] = o.label_loss;
   if (mode.distill) s.metadata["loss_lambda"] = fmt::format("{}", mode.loss_lambda);
+  for (const auto& [name, value] : mode.ignored_flags)
+    s.metadata[kIgnoredFlagPrefix + name] = value;
   for (const auto& kv : o.flags) s.metadata["flag." + kv.first] = kv.second;
   return s;
 }
@@ -119,13 +123,23 @@ std::string meta_str(const std::map<std::string, std::string>& m, const std::str
   return it == m.end() ? "" : it->second;
 }
 
-// Architecture flags given on the command line must agree with the config a run continues from.
+// Architecture flags given on the command line must agree with the config a run continues from,
+// except `tolerated` ones (name -> the value an EMA run ignored), which are ignored again with a
+// note.
 void check_explicit_flags(const TrainOptions& o, const std::map<std::string, std::string>& config,
-                          const std::string& what, const std::string& path) {
+                          const std::string& what, const std::string& path,
+                          const std::map<std::string, std::string>& tolerated, std::FILE* log) {
   const auto given = models::to_map(o.model);
   for (const std::string& name : o.explicit_model_flags) {
     const auto a = given.find(name);
     const auto b = config.find(name);
+    const auto t = tolerated.find(name);
+    if (a != given.end() && t != tolerated.end() && t->second == a->second &&
+        (b == config.end() || b->second != a->second)) {
+      std::fprintf(log, "note: --%s=%s ignored, as this EMA run ignored it from the start\n",
+                   name.c_str(), a->second.c_str());
+      continue;
+    }
     Y8M_CHECK(
         a != given.end() && b != config.end() && a->second == b->second,
         "--{}={} differs from {} ({}: {}){}", name, a != given.end() ? a->second : "?", what, path,
@@ -210,7 +224,9 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   mode.loss_lambda = o.loss_lambda;
   if (!ckpt.empty()) {
     resumed = load_checkpoint(ckpt);
-    check_explicit_flags(o, resumed.model_config, "the checkpoint being resumed", ckpt);
+    mode.ignored_flags = ignored_flags(resumed.metadata);
+    check_explicit_flags(o, resumed.model_config, "the checkpoint being resumed", ckpt,
+                         mode.ignored_flags, log);
     config = models::config_from_map(resumed.model_config);
     // The run continues as it was: its EMA and its distillation setting.
     const std::string lambda = meta_str(resumed.metadata, "loss_lambda");
@@ -243,7 +259,20 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
                  resumed.ema.empty() ? "" : " with EMA shadows");
   } else if (ema_run) {
     source = load_model_source(o.ema_source);
-    check_explicit_flags(o, source.model_config, "the --ema_source model", o.ema_source);
+    // SPEC §7: the run keeps its source's architecture; flags that say otherwise (the original
+    // README's EMA command passes LSTM-style ones to a NetVLAD source) are ignored with a note.
+    const auto given = models::to_map(o.model);
+    for (const std::string& name : o.explicit_model_flags) {
+      const auto a = given.find(name);
+      const auto b = source.model_config.find(name);
+      if (a == given.end() || (b != source.model_config.end() && b->second == a->second)) continue;
+      std::fprintf(log,
+                   "note: --%s=%s ignored: an EMA run keeps the architecture of its --ema_source "
+                   "(%s has %s)\n",
+                   name.c_str(), a->second.c_str(), o.ema_source.c_str(),
+                   b != source.model_config.end() ? b->second.c_str() : "no such setting");
+      mode.ignored_flags[name] = a->second;
+    }
     config = models::config_from_map(source.model_config);
     mode.ema_source = o.ema_source;
     mode.ema_halflife = o.ema_halflife;

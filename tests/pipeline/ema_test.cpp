@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "io/container.h"
 #include "io/synth.h"
+#include "pipeline/archive.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/evaluator.h"
 #include "pipeline/trainer.h"
@@ -244,6 +245,61 @@ TEST_F(EmaTrain, ResumeIsExact) {
   EXPECT_NE(with_ema.avg_loss, raw.avg_loss);
 }
 
+// SPEC §7 / the original README's EMA command: architecture flags that disagree with the source are
+// ignored with a note (the run keeps the source's architecture), recorded in the checkpoint, and
+// ignored again when the same command resumes the run or evaluates it; any other disagreement
+// on resume or eval is still an error.
+TEST_F(EmaTrain, ArchitectureFlagsThatDisagreeWithTheSourceAreIgnored) {
+  const std::string dir = dir_->file("arch");
+  TrainOptions o = ema_options(dir, 1);
+  o.model.netvlad_cluster_size = 16;
+  o.model.video_level_classifier_model = "LogisticModel";
+  o.model.moe_num_mixtures = 2;  // the source's value: agrees, no note
+  o.explicit_model_flags = {"netvlad_cluster_size", "video_level_classifier_model",
+                            "moe_num_mixtures"};
+  std::FILE* log = std::tmpfile();
+  run_training(o, log);
+  std::rewind(log);
+  std::string text(1 << 16, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), log));
+  std::fclose(log);
+  EXPECT_NE(text.find("note: --netvlad_cluster_size=16 ignored: an EMA run keeps the architecture "
+                      "of its --ema_source"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("note: --video_level_classifier_model=LogisticModel ignored"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("--moe_num_mixtures"), std::string::npos) << text;
+  const CheckpointState s = load_checkpoint(checkpoint_path(dir, 1));
+  EXPECT_EQ(s.model_config, load_checkpoint(source()).model_config);
+  EXPECT_EQ(ignored_flags(s.metadata), (std::map<std::string, std::string>{
+                                           {"netvlad_cluster_size", "16"},
+                                           {"video_level_classifier_model", "LogisticModel"}}));
+  // Resuming with the same command line works (the flags are ignored again) ...
+  o.max_steps = 2;
+  EXPECT_EQ(run_training(o, quiet()).step, 2);
+  // ... another value is still an error.
+  o.model.netvlad_cluster_size = 32;
+  o.max_steps = 3;
+  EXPECT_NE(error_of([&] {
+              run_training(o, quiet());
+            }).find("--netvlad_cluster_size=32 differs from the checkpoint being resumed"),
+            std::string::npos);
+  // Evaluation with the EMA command's flags: ignored with a note; others still refused.
+  std::vector<std::string> notes;
+  const auto cfg = eval_model_config(s.model_config, "ck", {{"netvlad_cluster_size", "16"}},
+                                     ignored_flags(s.metadata), &notes);
+  EXPECT_EQ(cfg.netvlad_cluster_size, 8);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("--netvlad_cluster_size=16 ignored, as the EMA run"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              eval_model_config(s.model_config, "ck", {{"netvlad_cluster_size", "32"}},
+                                ignored_flags(s.metadata));
+            }).find("does not match the checkpoint"),
+            std::string::npos);
+}
+
 TEST_F(EmaTrain, Errors) {
   std::FILE* log = quiet();
   // SPEC §7.1: train_dir must not exist (here: the source run's folder).
@@ -255,16 +311,8 @@ TEST_F(EmaTrain, Errors) {
   msg = error_of([&] { run_training(ema_options(dir_->file("made-by-hand"), 2), log); });
   EXPECT_NE(msg.find("already exists"), std::string::npos) << msg;
   // Architecture flags on the command line must agree with the source.
-  TrainOptions o = ema_options(dir_->file("arch"), 2);
-  o.model.netvlad_cluster_size = 16;
-  o.explicit_model_flags = {"netvlad_cluster_size"};
-  msg = error_of([&] { run_training(o, log); });
-  EXPECT_NE(msg.find("--netvlad_cluster_size=16 differs from the --ema_source model"),
-            std::string::npos)
-      << msg;
-  EXPECT_FALSE(std::filesystem::exists(dir_->file("arch")));  // a refused run leaves no train_dir
   // The source must exist and be a checkpoint or archive; the halflife at least 1.
-  o = ema_options(dir_->file("nosource"), 2);
+  TrainOptions o = ema_options(dir_->file("nosource"), 2);
   o.ema_source = dir_->file("missing.y8m");
   msg = error_of([&] { run_training(o, log); });
   EXPECT_NE(msg.find("--ema_source: no such file"), std::string::npos) << msg;
