@@ -24,6 +24,36 @@ expect_output "removed held/model.ckpt-3.y8m.tmp-$dead-0badf00d .*left by a writ
 [[ ! -e held/model.ckpt-4.y8m.tmp-0badf00d && -e "held/inference_model.y8m.tmp-$$-0badf00d" ]] ||
   fail "stale temporaries: wrong files removed: $(ls held)"
 
+# kill -9 while checkpoints are being written (one every step): whatever instant it lands, every
+# model.ckpt-*.y8m verifies, and the rerun removes the killed write's temporary and resumes.
+"${train[@]}" --train_dir=killed --max_steps=100000 --save_model_secs=0 --keep_checkpoint_max=3 \
+  --netvlad_hidden_size=256 --num_epochs=1000 >/dev/null 2>&1 &
+pid=$!
+caught=0
+# Until a checkpoint exists and the next one's write is in flight (bounded: the run has 1000
+# epochs, and the loop ends if it exits).
+for ((i = 0; i < 2000000 && caught == 0; i++)); do
+  compgen -G 'killed/model.ckpt-*.y8m.tmp-*' >/dev/null &&
+    compgen -G 'killed/model.ckpt-*.y8m' >/dev/null && caught=1
+  kill -0 $pid 2>/dev/null || break
+done
+kill -9 $pid 2>/dev/null || fail "y8m-train ended before it could be killed"
+wait $pid 2>/dev/null || true
+echo "killed during a checkpoint write: $caught"
+for f in killed/model.ckpt-*.y8m; do
+  "$BIN/y8m-inspect" "$f" >/dev/null || fail "$f does not verify after kill -9"
+done
+expect_output 'resuming from killed/model.ckpt-' "${train[@]}" --train_dir=killed --max_steps=100000 \
+  --save_model_secs=0 --keep_checkpoint_max=3 --netvlad_hidden_size=256 --num_epochs=1
+! compgen -G 'killed/*.tmp-*' >/dev/null || fail "temporaries left: $(ls killed)"
+
+# A full disk while writing a checkpoint (a 1 MB file-size limit; the checkpoint is ~14 MB): the run
+# fails naming the file, and leaves no temporary and no checkpoint.
+expect_error 'model.ckpt-1.y8m.tmp-[0-9]+-[0-9a-f]+: .*(File too large|write)' bash -c \
+  "trap '' XFSZ; ulimit -f 1024; exec \"\$@\"" _ "${train[@]}" --train_dir=full \
+  --max_steps=1 --netvlad_hidden_size=256
+! compgen -G 'full/*.y8m*' >/dev/null || fail "a failed checkpoint write left: $(ls full)"
+
 # A diverging run stops before the first non-finite update, naming the step, and keeps the last
 # finite state; y8m-eval evaluates that state.
 expect_error 'step 2: the loss is .*the update was not applied and training stopped, saved the state before it as diverge/model.ckpt-1.y8m' \
