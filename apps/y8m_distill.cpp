@@ -1,7 +1,6 @@
 // y8m-distill: prepare_distill_dataset.py (SPEC §8.1). Runs a teacher archive (a single model or an
 // ensemble) over frame-level records and writes distillation records with its predictions:
-//   y8m-distill --model_file=ens/inference_model.y8m
-//   --input_data_pattern="/data/frame/train*.tfrecord"
+//   y8m-distill --model_file=ens/inference_model.y8m --input_data_pattern="/data/frame/train*.tfrecord"
 //       --output_dir=/data/distill --batch_size=128 --file_size=512
 // Any --file_size works (the original asserted it was a multiple of the batch size).
 #include "apps/common/app_flags.h"

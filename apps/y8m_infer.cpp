@@ -2,9 +2,8 @@
 // Kaggle submission CSV (SPEC §13: "VideoId,LabelConfidencePairs", top_k "label score" pairs, %g
 // scores, descending, ties to the lower class index), atomically; .csv.gz when the name asks for
 // it.
-//   y8m-infer --train_dir=run1 --input_data_pattern='/data/frame/test*.tfrecord'
-//   --output_file=sub.csv y8m-infer --model=ensemble/inference_model.y8m --input_data_pattern=...
-//   --output_file=sub.csv.gz
+//   y8m-infer --train_dir=run1 --input_data_pattern='/data/frame/test*.tfrecord' --output_file=sub.csv
+//   y8m-infer --model=ensemble/inference_model.y8m --input_data_pattern=... --output_file=sub.csv.gz
 // --seed makes frame sampling, and so the CSV, byte-identical between runs.
 #include "apps/common/app_flags.h"
 #include "apps/common/model_path.h"

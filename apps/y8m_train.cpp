@@ -1,11 +1,10 @@
 // y8m-train: train.py's command line (SPEC §5–6). The original README's NetVLAD command runs
-// unchanged but for the executable name (README.md shows it; tests/apps run it). y8m-train-distill
-// (built from this file with Y8M_TRAIN_DISTILL): train_distill.py, the same flags, always on
-// distillation records with MixedCrossEntropyLoss (SPEC §8.2). y8m-train does the same when
-// --loss_lambda is given explicitly and the records are distillation records; on ordinary records
-// it is ignored with a note (the original's train.py ignored it silently, SPEC §16.13).
-//   y8m-train --ema_source=run1/model.ckpt-30000.y8m --ema_halflife=2000 --train_dir=run1_ema ...
-//   (SPEC §7)
+// unchanged but for the executable name (README.md shows it; tests/apps run it).
+// y8m-train-distill (built from this file with Y8M_TRAIN_DISTILL): train_distill.py, the same
+// flags, always on distillation records with MixedCrossEntropyLoss (SPEC §8.2). y8m-train does the
+// same when --loss_lambda is given explicitly and the records are distillation records; on ordinary
+// records it is ignored with a note (the original's train.py ignored it silently, SPEC §16.13).
+//   y8m-train --ema_source=run1/model.ckpt-30000.y8m --ema_halflife=2000 --train_dir=run1_ema ...   (SPEC §7)
 #include "apps/common/app_flags.h"
 #include "apps/common/model_path.h"
 #include "pipeline/trainer.h"

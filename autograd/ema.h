@@ -3,8 +3,7 @@
 // no bias correction.
 //
 //   d       = 1 - 1/halflife                       (halflife 2000 -> d = 0.9995)
-//   shadow <- shadow - (1 - d) * (shadow - var)     once per training step, after the optimizer
-//   step
+//   shadow <- shadow - (1 - d) * (shadow - var)     once per training step, after the optimizer step
 //
 // As in TF, the decay is a float32 constant and (1 - d) is computed in float32 from it, so the step
 // factor for f32 tensors is 1.f - float(d) (not the exact 1/halflife); f64 tensors (CPU tests) use

@@ -4,14 +4,13 @@
 //   g      <- g * clip / max(||g||_2, clip)     for every tensor separately (if clip > 0)
 //
 //   GradientDescentOptimizer  theta <- theta - g * lr
-//   MomentumOptimizer         a <- a * momentum + g;  theta <- theta - a * lr    (use_nesterov
-//   false)
+//   MomentumOptimizer         a <- a * momentum + g;  theta <- theta - a * lr    (use_nesterov false)
 //                             slot "<var>/Momentum" (a, zeros)
 //   AdagradOptimizer          a <- a + g * g;  theta <- theta - g * lr * (1 / sqrt(a))
 //                             slot "<var>/Adagrad" (a, initial_accumulator_value 0.1)
 //   RMSPropOptimizer          ms <- ms + (g * g - ms) * (1 - decay)
-//                             mom <- mom * momentum + g * lr / sqrt(ms + eps);  theta <- theta -
-//                             mom decay 0.9, momentum 0, eps 1e-10 (centered false); slots
+//                             mom <- mom * momentum + g * lr / sqrt(ms + eps);  theta <- theta - mom
+//                             decay 0.9, momentum 0, eps 1e-10 (centered false); slots
 //                             "<var>/RMSProp" (ms, ones) and "<var>/RMSProp_1" (mom, zeros)
 //   AdamOptimizer             b1p <- b1p * beta1;  b2p <- b2p * beta2  (float, TF's beta1_power...)
 //                             alpha = lr * sqrt(1 - b2p) / (1 - b1p)

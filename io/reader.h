@@ -2,17 +2,12 @@
 //
 //   files (comma-separated globs, sorted per pattern)
 //     -> per epoch, the file list (shuffled with the seed in training mode)
-//     -> `num_readers` threads; reader r takes files r, r+R, r+2R, ... of the epoch sequence,
-//     frames,
+//     -> `num_readers` threads; reader r takes files r, r+R, r+2R, ... of the epoch sequence, frames,
 //        CRC-checks and decodes records (zero-copy views into the mapped file)
-//     -> merged round-robin across readers (a fixed interleave, so thread timing never changes the
-//     order)
-//     -> training: a shuffle buffer of `shuffle_capacity` examples sampled with the counter-based
-//     RNG
-//     -> batches of `batch_size` (the last one may be short): frames as uint8 [B, max_frames, sum
-//     F],
-//        zero-padded, in pinned host memory when a GPU is present, plus num_frames, dense labels,
-//        ids.
+//     -> merged round-robin across readers (a fixed interleave, so thread timing never changes the order)
+//     -> training: a shuffle buffer of `shuffle_capacity` examples sampled with the counter-based RNG
+//     -> batches of `batch_size` (the last one may be short): frames as uint8 [B, max_frames, sum F],
+//        zero-padded, in pinned host memory when a GPU is present, plus num_frames, dense labels, ids.
 // Evaluation mode reads each file once, in order (one reader gives the exact file order).
 //
 // position() counts examples delivered since the start of the run; a new Reader with the same

@@ -3,18 +3,15 @@
 // randomness from Philox keyed by (seed, split, video), so output does not depend on threads):
 //
 //   class frequency   p(c) ∝ (c + 10)^-alpha over c < num_classes          (long tail; alpha = 1.1)
-//   labels            k ~ 1 + Poisson-like(mean_labels - 1), capped at max_labels; k distinct
-//   classes
+//   labels            k ~ 1 + Poisson-like(mean_labels - 1), capped at max_labels; k distinct classes
 //                     drawn from p without replacement
-//   prototypes        per class, rgb R_c ~ N(0, 0.35²)^1024 and audio A_c ~ N(0, 0.35²)^128 (fixed
-//   by seed) video background  b ~ N(0, 0.15²) per feature, shared by the video's frames frame t
-//   with probability background_frames: b + noise; otherwise pick one of the video's
-//                     labels l uniformly and take R_l/A_l + b + noise, noise ~ N(0,
-//                     (0.3·difficulty)²)
-//   quantization      clip to [-2, 2], q = round((x + 1.9921875) · 255/4), 8 bits (the real
-//   quantizer) frame count       uniform in [min_frames, max_frames] (may exceed 300 to exercise
-//   truncation) ids               6 characters of [0-9A-Za-z], distinct per video (a bijection of
-//   the index)
+//   prototypes        per class, rgb R_c ~ N(0, 0.35²)^1024 and audio A_c ~ N(0, 0.35²)^128 (fixed by seed)
+//   video background  b ~ N(0, 0.15²) per feature, shared by the video's frames
+//   frame t           with probability background_frames: b + noise; otherwise pick one of the video's
+//                     labels l uniformly and take R_l/A_l + b + noise, noise ~ N(0, (0.3·difficulty)²)
+//   quantization      clip to [-2, 2], q = round((x + 1.9921875) · 255/4), 8 bits (the real quantizer)
+//   frame count       uniform in [min_frames, max_frames] (may exceed 300 to exercise truncation)
+//   ids               6 characters of [0-9A-Za-z], distinct per video (a bijection of the index)
 //
 // Frame-level files: <dir>/frame/{train,validate,test}NNNN.tfrecord; video-level (mean of the
 // dequantized frames, optional): <dir>/video/...; the test split has no labels (as the real one).

@@ -2,13 +2,10 @@
 // V]; each returns a scalar. Gradients flow to p only.
 //   CrossEntropyLoss  mean_b sum_c -[y log(p + 1e-5) + (1 - y) log(1 - p + 1e-5)]   (fused op)
 //   HingeLoss         mean_b sum_c max(0, 1 - (2y - 1) p)
-//   SoftmaxLoss       mean_b [-sum_c (y_c / max(sum y, 1e-7)) log softmax(p)_c]    (softmax of
-//   probabilities)
+//   SoftmaxLoss       mean_b [-sum_c (y_c / max(sum y, 1e-7)) log softmax(p)_c]    (softmax of probabilities)
 // and the distillation loss of train_distill.py:
-//   MixedCrossEntropyLoss  mean_b sum_c [lambda BCE(t, p) + (1 - lambda) BCE(y, p)],  t the
-//   teacher's
-//                          probabilities, BCE(z, p) = -[z log(p + 1e-5) + (1 - z) log(1 - p +
-//                          1e-5)].
+//   MixedCrossEntropyLoss  mean_b sum_c [lambda BCE(t, p) + (1 - lambda) BCE(y, p)],  t the teacher's
+//                          probabilities, BCE(z, p) = -[z log(p + 1e-5) + (1 - z) log(1 - p + 1e-5)].
 //   BCE is affine in its target z, and the two weights sum to 1, so this equals BCE against the
 //   single target lambda t + (1 - lambda) y; it is computed that way (one fused cross-entropy op).
 //   The value can differ from two separate BCE evaluations by f32 rounding only.

@@ -1,15 +1,11 @@
 // YouTube-8M evaluation metrics (SPEC §9.2), accumulated over batches in double precision.
 //
 //   Hit@1  mean over videos of Y[v, argmax_c P[v, c]]
-//   PERR   mean over videos of (#labels among the k best-scoring classes with score > 0) / k, k =
-//   #labels;
-//          a video without labels counts 0 (the original divides 0 by 0 and turns the mean into
-//          NaN)
-//   GAP@K  the top-K (score, label) pairs of every video pooled and ranked by score; sum over ranks
-//   i of
+//   PERR   mean over videos of (#labels among the k best-scoring classes with score > 0) / k, k = #labels;
+//          a video without labels counts 0 (the original divides 0 by 0 and turns the mean into NaN)
+//   GAP@K  the top-K (score, label) pairs of every video pooled and ranked by score; sum over ranks i of
 //          precision(i)·rel(i), divided by the number of ALL positives (inside the top K or not)
-//   mAP    per class, the same over the pairs where the class is in a video's top K, divided by the
-//   number
+//   mAP    per class, the same over the pairs where the class is in a video's top K, divided by the number
 //          of videos labelled with the class; mean over all classes (zeros included)
 //
 // Ties are broken deterministically: within a video, the lower class index ranks first (Hit@1, PERR

@@ -59,12 +59,10 @@ Tensor uniform_codebook(const Tensor& w, const std::string& what = "quantize");
 Tensor quantile_codebook(const Tensor& w, const std::string& what = "quantize");
 
 // 1-D k-means (Lloyd's algorithm) on the values of w in double, deterministic.
-//   - The values are sorted once; a cluster is then a contiguous range of the sorted values (a
-//   value
+//   - The values are sorted once; a cluster is then a contiguous range of the sorted values (a value
 //     exactly halfway between two centres joins the lower one), and each iteration finds the
 //     ranges by binary search and their sums from block prefix sums: O(k log n) per iteration.
-//   - With m <= k distinct values the centres are those values (exact; the last one repeated to
-//   fill
+//   - With m <= k distinct values the centres are those values (exact; the last one repeated to fill
 //     k entries), after 0 iterations (init "distinct").
 //   - Otherwise Lloyd runs from three deterministic starts (in place of sklearn's 10 random
 //     k-means++ starts) and the one with the smallest sum of squared errors wins (ties: the

@@ -1,11 +1,11 @@
 // Fused NetVLAD aggregation (SPEC §3.1, the VLAD block), from the batch-normalized assignment
 // logits to the intra- and globally L2-normalized descriptor:
 //
-//   A[r, k]    = softmax_k(logits[r, k])                       r = b*S + s, rows of one video are
-//   contiguous asum[b, k] = sum_s A[b*S + s, k] agg[b,f,k] = sum_s A[b*S + s, k] * z[b*S + s, f]  -
-//   asum[b, k] * C[f, k]     (no C term: LightVLAD) agg[b,:,k] = agg[b,:,k] / sqrt(max(sum_f
-//   agg[b,f,k]^2, 1e-12))              (intra-normalization) out[b, f*K + k] = agg[b,f,k] /
-//   sqrt(max(sum_{f,k} agg[b,f,k]^2, 1e-12))     (global normalization)
+//   A[r, k]    = softmax_k(logits[r, k])                       r = b*S + s, rows of one video are contiguous
+//   asum[b, k] = sum_s A[b*S + s, k]
+//   agg[b,f,k] = sum_s A[b*S + s, k] * z[b*S + s, f]  -  asum[b, k] * C[f, k]     (no C term: LightVLAD)
+//   agg[b,:,k] = agg[b,:,k] / sqrt(max(sum_f agg[b,f,k]^2, 1e-12))              (intra-normalization)
+//   out[b, f*K + k] = agg[b,f,k] / sqrt(max(sum_{f,k} agg[b,f,k]^2, 1e-12))     (global normalization)
 //
 // Shapes: logits [B*S, K], z [B*S, F], centers C [F, K] (cluster_weights2 without its leading 1; an
 // undefined Tensor for LightVLAD), out [B, F*K]. f32 on any device, f64 on the CPU.

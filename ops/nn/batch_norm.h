@@ -5,9 +5,9 @@
 //            y = gamma * (x - mu) / sqrt(var_b + eps) + beta
 //            moving_mean     <- moving_mean     - (1 - decay) * (moving_mean - mu)
 //            moving_variance <- moving_variance - (1 - decay) * (moving_variance - var_m)
-//            with var_m = var_b * N / (N - 1) for 2-D input (TF's fused kernel; var_b when N = 1)
-//            and var_m = var_b for 3-D or higher input. The moving statistics are updated in place
-//            (buffers, not differentiated).
+//            with var_m = var_b * N / (N - 1) for 2-D input (TF's fused kernel; var_b when N = 1) and
+//            var_m = var_b for 3-D or higher input.
+//            The moving statistics are updated in place (buffers, not differentiated).
 // Inference: y = gamma * (x - moving_mean) / sqrt(moving_variance + eps) + beta
 //
 // Saved for backward (training): the batch mean and inverse std [C]. Gradients: x (overwrite),

@@ -13,8 +13,7 @@
 // floor(u * n) is evaluated in double from the 24-bit float uniform, where it is exact and < n.
 //
 // Use of the generator (what a resumed run restores: seed and offset):
-//   random and sample_all: one call takes gen.advance(uniform_counters(B*S)) and uses the uniform
-//   of
+//   random and sample_all: one call takes gen.advance(uniform_counters(B*S)) and uses the uniform of
 //       element i = b*S + s of that range (engine::philox::uniform_at(seed, offset, i)), i.e. what
 //       engine::fill_uniform of a [B, S] tensor would produce; sample_all draws the whole range
 //       even where it keeps the original frame.

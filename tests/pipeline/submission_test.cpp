@@ -6,8 +6,8 @@
 //   videos = [(id, scores) for the four videos built in golden_videos() below]
 //   for vid, s in videos:
 //       s = [f32(x) for x in s]
-//       order = sorted(range(len(s)), key=lambda i: -s[i])[:20]  # stable: lower index first on
-//       ties f.write(vid + "," + " ".join("%i %g" % (i, float(s[i])) for i in order) + "\n")
+//       order = sorted(range(len(s)), key=lambda i: -s[i])[:20]  # stable: lower index first on ties
+//       f.write(vid + "," + " ".join("%i %g" % (i, float(s[i])) for i in order) + "\n")
 // after the header line "VideoId,LabelConfidencePairs\n".
 #include "pipeline/submission.h"
 
