@@ -13,26 +13,32 @@ fail() {
 }
 
 # expect_error <regex> <command...>: the command must exit non-zero and print a line matching regex
-# (stdout and stderr together); its output is echoed for the ctest log.
+# (stdout and stderr together); its output is echoed for the ctest log. Both helpers leave the output
+# in OUTPUT and the exit status in STATUS, for expect_also and further checks.
 expect_error() {
   local regex=$1
   shift
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  printf '%s\n' "$out"
-  [[ $rc -ne 0 ]] || fail "expected a non-zero exit from: $*"
-  grep -Eq -- "$regex" <<<"$out" || fail "expected /$regex/ in the output of: $*"
+  STATUS=0
+  OUTPUT=$("$@" 2>&1) || STATUS=$?
+  printf '%s\n' "$OUTPUT"
+  [[ $STATUS -ne 0 ]] || fail "expected a non-zero exit from: $*"
+  grep -Eq -- "$regex" <<<"$OUTPUT" || fail "expected /$regex/ in the output of: $*"
 }
 
 # expect_output <regex> <command...>: the command must exit 0 and print a line matching regex.
 expect_output() {
   local regex=$1
   shift
-  local out rc=0
-  out=$("$@" 2>&1) || rc=$?
-  printf '%s\n' "$out"
-  [[ $rc -eq 0 ]] || fail "exit $rc from: $*"
-  grep -Eq -- "$regex" <<<"$out" || fail "expected /$regex/ in the output of: $*"
+  STATUS=0
+  OUTPUT=$("$@" 2>&1) || STATUS=$?
+  printf '%s\n' "$OUTPUT"
+  [[ $STATUS -eq 0 ]] || fail "exit $STATUS from: $*"
+  grep -Eq -- "$regex" <<<"$OUTPUT" || fail "expected /$regex/ in the output of: $*"
+}
+
+# expect_also <regex>: the last expect_output / expect_error command also printed a line matching regex.
+expect_also() {
+  grep -Eq -- "$1" <<<"$OUTPUT" || fail "expected /$1/ in that output too"
 }
 
 # tiny_data [dir]: y8m-synth's tiny preset into dir (default data): <dir>/frame/{train,validate,test}*
