@@ -74,6 +74,8 @@ void finish_deferred(Example& ex, const DecodeOptions& d) {
               "{}: data CRC mismatch (corrupt record)", ex.where());
   try {
     decode_frame_record(ex.record, d, &ex.frame);
+  } catch (const MissingFeatureError& e) {
+    throw e.located(ex.where());
   } catch (const Error& e) {
     Y8M_FAIL("{}: {}", ex.where(), e.what());
   }
@@ -268,7 +270,12 @@ struct Reader::Impl {
               }
             } catch (const Error& e) {
               const std::string msg = fmt::format("{}: {}", ex->where(), e.what());
-              Y8M_CHECK(opts.records.on_corrupt == CorruptPolicy::skip, "{}", msg);
+              if (opts.records.on_corrupt != CorruptPolicy::skip) {
+                // A missing feature keeps its type (the trainer tells non-distillation data by it).
+                if (const auto* m = dynamic_cast<const MissingFeatureError*>(&e))
+                  throw m->located(ex->where());
+                Y8M_FAIL("{}", msg);
+              }
               count_skip(msg, 1, rec.size() + 16);  // with its framing
               continue;
             }

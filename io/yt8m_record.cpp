@@ -227,12 +227,16 @@ void finish_context(const Context& ctx, const DecodeOptions& opts, std::string_v
   if (ctx.has_id) {
     *id = ctx.id;
   } else {
-    Y8M_CHECK(auto_id && ctx.has_id_alt, "missing context feature '{}'",
-              auto_id ? std::string("id' (or 'video_id") : opts.id_key);
+    if (!(auto_id && ctx.has_id_alt))
+      throw MissingFeatureError(
+          auto_id ? "id" : opts.id_key,
+          fmt::format("missing context feature '{}'",
+                      auto_id ? std::string("id' (or 'video_id") : opts.id_key));
     *id = ctx.id_alt;
   }
   labels->clear();
-  Y8M_CHECK(ctx.has_labels || !opts.require_labels, "missing context feature 'labels'");
+  if (!ctx.has_labels && opts.require_labels)
+    throw MissingFeatureError("labels", "missing context feature 'labels'");
   read_int64_list(ctx.labels_list, labels);
   check_labels(*labels, opts.num_classes);
 }
@@ -292,8 +296,9 @@ void decode_frame_record(std::string_view record, const DecodeOptions& opts, Fra
   finish_context(ctx, opts, &out->id, &out->labels);
   out->predictions.clear();
   if (opts.distill) {
-    Y8M_CHECK(ctx.has_predictions,
-              "missing context feature 'predictions' (not a distillation record?)");
+    if (!ctx.has_predictions)
+      throw MissingFeatureError(
+          "predictions", "missing context feature 'predictions' (not a distillation record?)");
     read_float_list(ctx.predictions_list, &out->predictions);
     Y8M_CHECK(static_cast<int>(out->predictions.size()) == opts.num_classes,
               "context feature 'predictions' has {} values, expected {}", out->predictions.size(),

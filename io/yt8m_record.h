@@ -11,11 +11,13 @@
 // last entry wins). Encoders use the protoc-generated TensorFlow messages with deterministic
 // serialization (map keys sorted), byte-identical to TensorFlow's writer for the same message.
 #pragma once
+#include "engine/error.h"
 #include "io/io_layer.h"
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace y8m::io {
@@ -58,7 +60,30 @@ struct VideoRecord {
   std::vector<float> features;  // concatenated in FeatureSpec order
 };
 
-// Decoders throw y8m::Error describing the problem; callers prefix the file and record index.
+// A record without a context feature the decoder needs (`id`, `labels` with require_labels,
+// `predictions` with distill). where() is the file and record a caller put in front of the
+// message ("" from the decoder itself), so that callers can tell this case from other problems
+// (a frame-level record that is no distillation record) without matching text.
+class MissingFeatureError : public Error {
+ public:
+  MissingFeatureError(std::string feature, const std::string& message, std::string where = "")
+      : Error(where.empty() ? message : where + ": " + message),
+        feature_(std::move(feature)),
+        message_(message),
+        where_(std::move(where)) {}
+  const std::string& feature() const { return feature_; }
+  const std::string& where() const { return where_; }
+  // The same error with `where` in front of the decoder's message.
+  MissingFeatureError located(const std::string& where) const {
+    return MissingFeatureError(feature_, message_, where);
+  }
+
+ private:
+  std::string feature_, message_, where_;
+};
+
+// Decoders throw y8m::Error describing the problem (MissingFeatureError for a missing context
+// feature); callers prefix the file and record index.
 void decode_frame_record(std::string_view record, const DecodeOptions& opts, FrameRecord* out);
 void decode_video_record(std::string_view record, const DecodeOptions& opts, VideoRecord* out);
 

@@ -148,11 +148,6 @@ void check_explicit_flags(const TrainOptions& o, const std::map<std::string, std
   }
 }
 
-// True for the reader's error about a record without teacher predictions.
-bool lacks_predictions(const std::string& message) {
-  return message.find("missing context feature 'predictions'") != std::string::npos;
-}
-
 [[noreturn]] void fail_not_distillation(const std::string& where) {
   Y8M_FAIL(
       "--loss_lambda: the training data are not distillation records ({} has no teacher "
@@ -161,47 +156,84 @@ bool lacks_predictions(const std::string& message) {
       where);
 }
 
+// Decodes the first record of the first file as a distillation record; true (and the file in
+// *file) when it has no teacher predictions. Other decoding problems are left to the reader,
+// which names file and record.
+bool first_record_lacks_predictions(const io::ReaderOptions& ro, std::string* file) {
+  const std::vector<std::string> files = io::expand_patterns(ro.patterns, ro.pattern_flag.c_str());
+  if (files.empty() || ro.video_level) return false;
+  io::RecordReader records(files.front(), ro.records);
+  std::string_view rec;
+  if (!records.next(&rec)) return false;
+  io::FrameRecord fr;
+  try {
+    io::decode_frame_record(rec, ro.decode, &fr);
+  } catch (const io::MissingFeatureError& e) {
+    if (e.feature() == "predictions") {
+      *file = files.front();
+      return true;
+    }
+  } catch (const Error&) {
+  }
+  return false;
+}
+
 // Decodes the first record of the first file as a distillation record, so that ordinary data fail
 // at once with a clear error (other decoding problems are left to the reader, which names file and
 // record).
 void check_distillation_data(const io::ReaderOptions& ro) {
-  const std::vector<std::string> files = io::expand_patterns(ro.patterns, ro.pattern_flag.c_str());
-  if (files.empty() || ro.video_level) return;
-  io::RecordReader records(files.front(), ro.records);
-  std::string_view rec;
-  if (!records.next(&rec)) return;
-  io::FrameRecord fr;
-  try {
-    io::decode_frame_record(rec, ro.decode, &fr);
-  } catch (const Error& e) {
-    if (lacks_predictions(e.what())) fail_not_distillation(files.front());
-  }
+  std::string file;
+  if (first_record_lacks_predictions(ro, &file)) fail_not_distillation(file);
 }
 
 // reader.next, turning a later file's missing predictions into the same clear error.
 bool next_batch(io::Reader& reader, io::Batch* batch, bool distill) {
   try {
     return reader.next(batch);
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    if (!distill || !lacks_predictions(msg)) throw;
-    fail_not_distillation(msg.substr(0, msg.find(": missing context feature")));
+  } catch (const io::MissingFeatureError& e) {
+    if (!distill || e.feature() != "predictions") throw;
+    fail_not_distillation(e.where());
   }
 }
 
-}  // namespace
+// Stage 1 of run_training: what the run is. Validates the flags, takes the train_dir, finds the
+// checkpoint to resume or the --ema_source, and settles the EMA and distillation mode and the
+// model config.
+struct RunPlan {
+  // Taken by resolve_run; declared first, so released last.
+  std::unique_ptr<TrainDirLock> train_dir;
+  models::ModelConfig config;
+  RunMode mode;
+  bool resumed = false;
+  std::string ckpt;               // the checkpoint resumed ("" for a new run)
+  CheckpointState resumed_state;  // its contents, until build_state has loaded them
+  ModelSource source;  // the --ema_source of a new EMA run, until build_state has loaded it
+};
 
-TrainResult run_training(const TrainOptions& o, std::FILE* log) {
+// Stage 2: what training changes, built and restored from the checkpoint or the source.
+struct TrainState {
+  std::shared_ptr<models::VideoModel> model;
+  std::unique_ptr<autograd::Optimizer> optimizer;
+  engine::Generator gen;
+  std::unique_ptr<autograd::ExponentialMovingAverage> ema;
+  std::unique_ptr<io::Reader> reader;
+  int64_t examples = 0;  // examples consumed by the run so far (the reader has skipped them)
+};
+
+RunPlan resolve_run(const TrainOptions& o, std::FILE* log) {
   validate_train_options(o);
   const bool ema_run = !o.ema_source.empty();
+  RunPlan plan;
   // One trainer per train_dir (pipeline/train_dir.h). A folder this run creates is removed again if
   // the run is refused before training starts.
-  TrainDirLock train_dir(o.train_dir);
+  plan.train_dir = std::make_unique<TrainDirLock>(o.train_dir);
+  TrainDirLock& train_dir = *plan.train_dir;
   if (o.start_new_model) train_dir.clear();
   train_dir.remove_stale_temps(log);
 
   std::vector<std::string> broken;
-  const std::string ckpt = latest_valid_checkpoint(o.train_dir, &broken);
+  plan.ckpt = latest_valid_checkpoint(o.train_dir, &broken);
+  const std::string& ckpt = plan.ckpt;
   if (ema_run && !train_dir.fresh()) {
     // SPEC §7.1: an EMA run starts in a new train_dir. Only a checkpoint of this same EMA run
     // resumes.
@@ -215,11 +247,11 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   }
   for (const auto& b : broken) std::fprintf(log, "warning: skipping checkpoint: %s\n", b.c_str());
 
-  models::ModelConfig config = o.model;
-  CheckpointState resumed;
-  ModelSource source;
-  TrainResult result;
-  RunMode mode;
+  models::ModelConfig& config = plan.config;
+  config = o.model;
+  CheckpointState& resumed = plan.resumed_state;
+  ModelSource& source = plan.source;
+  RunMode& mode = plan.mode;
   mode.distill = o.distill;
   mode.loss_lambda = o.loss_lambda;
   if (!ckpt.empty()) {
@@ -253,7 +285,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
                 "--ema_halflife={} differs from the EMA run being resumed ({}: {})", o.ema_halflife,
                 ckpt, h);
     }
-    result.resumed = true;
+    plan.resumed = true;
     std::fprintf(log, "resuming from %s (step %lld)%s\n", ckpt.c_str(),
                  static_cast<long long>(resumed.step),
                  resumed.ema.empty() ? "" : " with EMA shadows");
@@ -277,28 +309,36 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
     mode.ema_source = o.ema_source;
     mode.ema_halflife = o.ema_halflife;
   }
-  const bool use_ema = !mode.ema_source.empty();
+  return plan;
+}
+
+TrainState build_state(const TrainOptions& o, RunPlan& plan, std::FILE* log) {
+  const models::ModelConfig& config = plan.config;
+  const std::string& ckpt = plan.ckpt;
+  CheckpointState& resumed = plan.resumed_state;
+  ModelSource& source = plan.source;
+  const bool use_ema = !plan.mode.ema_source.empty();
+  TrainState s;
 
   models::CreateOptions co;
   co.skip_random_init =
-      result.resumed || use_ema;  // every tensor comes from the checkpoint or the source
-  std::shared_ptr<models::VideoModel> model = models::create_model(config, o.seed, o.device, co);
+      plan.resumed || use_ema;  // every tensor comes from the checkpoint or the source
+  s.model = models::create_model(config, o.seed, o.device, co);
+  models::VideoModel* model = s.model.get();
   model->train();
   autograd::OptimizerConfig oc;
   oc.name = o.optimizer;
   oc.momentum = o.momentum;
   oc.clip_norm = o.clip_gradient_norm;
   // Fresh for a warm start: step 0, slots at TF's initial values.
-  const std::unique_ptr<autograd::Optimizer> optimizer =
-      autograd::make_optimizer(model->named_parameters(), oc);
-  engine::Generator gen(o.seed ^ 0x73616d706c65ull);
-  int64_t examples = 0;
-  if (result.resumed) {
+  s.optimizer = autograd::make_optimizer(model->named_parameters(), oc);
+  s.gen = engine::Generator(o.seed ^ 0x73616d706c65ull);
+  if (plan.resumed) {
     for (const auto& kv : resumed.model) model->load_tensor(kv.first, kv.second);
-    optimizer->load_state(resumed.optimizer, resumed.step);
-    gen.set_state(meta_u64(resumed, "sampling_seed", ckpt),
-                  meta_u64(resumed, "sampling_offset", ckpt));
-    examples = static_cast<int64_t>(meta_u64(resumed, "examples_consumed", ckpt));
+    s.optimizer->load_state(resumed.optimizer, resumed.step);
+    s.gen.set_state(meta_u64(resumed, "sampling_seed", ckpt),
+                    meta_u64(resumed, "sampling_offset", ckpt));
+    s.examples = static_cast<int64_t>(meta_u64(resumed, "examples_consumed", ckpt));
   } else if (use_ema) {
     // SPEC §7.4: every averaged tensor (parameters and BN statistics) from the source's tensor of
     // that name.
@@ -332,15 +372,13 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
                  o.ema_source.c_str(), source.kind.c_str(), o.ema_halflife,
                  autograd::ExponentialMovingAverage::decay_for_halflife(o.ema_halflife));
   }
-  std::unique_ptr<autograd::ExponentialMovingAverage> ema;
   if (use_ema) {
     autograd::NamedTensors vars = model->named_parameters();
     for (auto& kv : model->named_buffers()) vars.push_back(kv);
     // Shadows start equal to the (loaded) variables: the warm start sets both.
-    ema = std::make_unique<autograd::ExponentialMovingAverage>(
-        vars, autograd::ExponentialMovingAverage::decay_for_halflife(mode.ema_halflife));
-    if (result.resumed) ema->load_state(resumed.ema);
-    result.ema = true;
+    s.ema = std::make_unique<autograd::ExponentialMovingAverage>(
+        vars, autograd::ExponentialMovingAverage::decay_for_halflife(plan.mode.ema_halflife));
+    if (plan.resumed) s.ema->load_state(resumed.ema);
   }
   resumed = CheckpointState();  // release the mappings
   source = ModelSource();
@@ -362,8 +400,25 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
         true;  // teacher predictions; the id key is detected (`video_id` in y8m-distill's records)
     check_distillation_data(ro);
   }
-  io::Reader reader(ro);
-  if (examples > 0) reader.skip_examples(examples);
+  s.reader = std::make_unique<io::Reader>(ro);
+  if (s.examples > 0) s.reader->skip_examples(s.examples);
+  return s;
+}
+
+// Stage 3: the steps, with logging and events, periodic saves and the non-finite policy, then the
+// final save and summary.
+TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std::FILE* log) {
+  const models::ModelConfig& config = plan.config;
+  const RunMode& mode = plan.mode;
+  models::VideoModel* model = s.model.get();
+  autograd::Optimizer* optimizer = s.optimizer.get();
+  autograd::ExponentialMovingAverage* ema = s.ema.get();
+  engine::Generator& gen = s.gen;
+  io::Reader& reader = *s.reader;
+  const int64_t examples = s.examples;
+  TrainResult result;
+  result.resumed = plan.resumed;
+  result.ema = ema != nullptr;
 
   int64_t step = optimizer->step_count();
   io::Batch batch;
@@ -382,7 +437,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   }
   // The run is accepted: keep the train_dir (a refused run leaves none behind; an EMA run needs a
   // new one).
-  train_dir.keep();
+  plan.train_dir->keep();
   // train.py's model_flags.json, for the original's tools and the README's `cp` (informational).
   write_model_flags_json(o.train_dir, model_flags_json(config, o.label_loss, o.flags));
   io::EventWriter events(o.train_dir);
@@ -438,7 +493,7 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       if (step > 0 && step != saved_step) {
         saved = "saved the state before it as " +
                 save_checkpoint(o.train_dir,
-                                snapshot(*model, *optimizer, ema.get(), mode, o, config, gen_before,
+                                snapshot(*model, *optimizer, ema, mode, o, config, gen_before,
                                          reader.position() - batch.size),
                                 o.keep_checkpoint_max, log);
       }
@@ -492,19 +547,17 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
       examples_since_log = 0;
     }
     if (std::chrono::duration<double>(Clock::now() - last_save).count() >= o.save_model_secs) {
-      save_checkpoint(
-          o.train_dir,
-          snapshot(*model, *optimizer, ema.get(), mode, o, config, gen, reader.position()),
-          o.keep_checkpoint_max, log);
+      save_checkpoint(o.train_dir,
+                      snapshot(*model, *optimizer, ema, mode, o, config, gen, reader.position()),
+                      o.keep_checkpoint_max, log);
       saved_step = step;
       last_save = Clock::now();
     }
   }
   if (step != saved_step) {
-    save_checkpoint(
-        o.train_dir,
-        snapshot(*model, *optimizer, ema.get(), mode, o, config, gen, reader.position()),
-        o.keep_checkpoint_max, log);
+    save_checkpoint(o.train_dir,
+                    snapshot(*model, *optimizer, ema, mode, o, config, gen, reader.position()),
+                    o.keep_checkpoint_max, log);
   }
   if (result.skipped_steps > 0)
     std::fprintf(log, "warning: %lld updates skipped for a non-finite loss or gradient\n",
@@ -520,19 +573,22 @@ TrainResult run_training(const TrainOptions& o, std::FILE* log) {
   return result;
 }
 
+}  // namespace
+
+TrainResult run_training(const TrainOptions& o, std::FILE* log) {
+  RunPlan plan = resolve_run(o, log);
+  TrainState state = build_state(o, plan, log);
+  return train_loop(o, plan, state, log);
+}
+
 bool records_have_teacher_predictions(const TrainOptions& o) {
   io::ReaderOptions ro = reader_options(o.model);
   ro.patterns = o.train_data_pattern;
   ro.pattern_flag = "--train_data_pattern";
   ro.decode.distill = true;
   if (!o.model.frame_features) return false;  // distillation records are frame-level
-  try {
-    check_distillation_data(ro);
-  } catch (const Error& e) {
-    if (std::string(e.what()).find("not distillation records") != std::string::npos) return false;
-    throw;
-  }
-  return true;
+  std::string file;
+  return !first_record_lacks_predictions(ro, &file);
 }
 
 }  // namespace y8m::pipeline

@@ -228,6 +228,17 @@ TEST(DistillRecord, PredictionsRoundTrip) {
   EXPECT_NE(
       error_of([&] { decode_frame_record(frame_record(1, {0}), o, &fr); }).find("predictions"),
       std::string::npos);
+  // ... told by its type and feature name, not its text; located() puts the record in front.
+  try {
+    decode_frame_record(frame_record(1, {0}), o, &fr);
+    ADD_FAILURE() << "no error";
+  } catch (const MissingFeatureError& e) {
+    EXPECT_EQ(e.feature(), "predictions");
+    EXPECT_EQ(e.where(), "");
+    const MissingFeatureError located = e.located("f.tfrecord: record 0");
+    EXPECT_EQ(located.where(), "f.tfrecord: record 0");
+    EXPECT_EQ(std::string(located.what()), "f.tfrecord: record 0: " + std::string(e.what()));
+  }
 }
 
 TEST(VideoRecord, RoundTrip) {
