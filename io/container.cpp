@@ -3,6 +3,7 @@
 #include "engine/error.h"
 #include "io/atomic_file.h"
 #include "io/crc32c.h"
+#include "io/dtype_proto.h"
 #include "io/mapped_file.h"
 #include "io/proto/container.pb.h"
 #include "io/wire.h"
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <set>
 
 namespace y8m::io {
@@ -30,59 +32,6 @@ constexpr uint64_t kPreamble = 32;
 constexpr int kMaxDims = 8;
 
 uint64_t align_up(uint64_t n) { return (n + kBlobAlignment - 1) / kBlobAlignment * kBlobAlignment; }
-
-proto::DType to_proto(DType t) {
-  switch (t) {
-    case DType::f32:
-      return proto::F32;
-    case DType::f64:
-      return proto::F64;
-    case DType::f16:
-      return proto::F16;
-    case DType::bf16:
-      return proto::BF16;
-    case DType::u8:
-      return proto::U8;
-    case DType::i8:
-      return proto::I8;
-    case DType::i32:
-      return proto::I32;
-    case DType::i64:
-      return proto::I64;
-  }
-  return proto::DTYPE_UNSPECIFIED;
-}
-
-bool from_proto(int t, DType* out) {
-  switch (t) {
-    case proto::F32:
-      *out = DType::f32;
-      return true;
-    case proto::F64:
-      *out = DType::f64;
-      return true;
-    case proto::F16:
-      *out = DType::f16;
-      return true;
-    case proto::BF16:
-      *out = DType::bf16;
-      return true;
-    case proto::U8:
-      *out = DType::u8;
-      return true;
-    case proto::I8:
-      *out = DType::i8;
-      return true;
-    case proto::I32:
-      *out = DType::i32;
-      return true;
-    case proto::I64:
-      *out = DType::i64;
-      return true;
-    default:
-      return false;
-  }
-}
 
 void put_u32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
 void put_u64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
@@ -155,7 +104,7 @@ void write_container(const std::string& path, const ContainerContents& c) {
     Tensor ht = t.tensor.to(Device::cpu());
     auto* e = h.add_tensors();
     e->set_name(t.name);
-    e->set_dtype(to_proto(ht.dtype()));
+    e->set_dtype(dtype_to_proto(ht.dtype()));
     for (int64_t d : ht.shape()) e->add_shape(d);
     e->set_offset(offset);
     e->set_length(ht.nbytes());
@@ -257,9 +206,10 @@ Container::Container(const std::string& path) : path_(path) {
     const std::string& n = e.name();
     Y8M_CHECK(!n.empty() && names.insert(n).second,
               "{}: tensor {} has an empty or duplicate name '{}'", path, i, n);
-    DType dt;
-    Y8M_CHECK(from_proto(e.dtype(), &dt), "{}: tensor '{}' has unknown dtype {}", path, n,
+    const std::optional<DType> known = dtype_from_proto(e.dtype());
+    Y8M_CHECK(known.has_value(), "{}: tensor '{}' has unknown dtype {}", path, n,
               static_cast<int>(e.dtype()));
+    const DType dt = *known;
     Y8M_CHECK(e.shape_size() <= kMaxDims, "{}: tensor '{}' has {} dimensions (at most {})", path, n,
               e.shape_size(), kMaxDims);
     uint64_t numel = 1;

@@ -5,6 +5,7 @@
 #include "autograd/variable.h"
 #include "engine/error.h"
 #include "io/container.h"
+#include "io/dtype_proto.h"
 #include "io/proto/graph.pb.h"
 #include "ops/graph/trace.h"
 #include "ops/ops.h"
@@ -15,6 +16,7 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <set>
 
 namespace y8m::pipeline {
@@ -93,50 +95,11 @@ og::GraphWithWeights trace_at(models::VideoModel& model, int64_t b, const Export
   return tracer.finish({{"predictions", p}});
 }
 
-pb::DType to_proto(DType d) {
-  switch (d) {
-    case DType::f32:
-      return pb::F32;
-    case DType::f64:
-      return pb::F64;
-    case DType::f16:
-      return pb::F16;
-    case DType::bf16:
-      return pb::BF16;
-    case DType::u8:
-      return pb::U8;
-    case DType::i8:
-      return pb::I8;
-    case DType::i32:
-      return pb::I32;
-    case DType::i64:
-      return pb::I64;
-  }
-  return pb::DTYPE_UNSPECIFIED;
-}
-
 DType from_proto(pb::DType d, const std::string& what, const std::string& input) {
-  switch (d) {
-    case pb::F32:
-      return DType::f32;
-    case pb::F64:
-      return DType::f64;
-    case pb::F16:
-      return DType::f16;
-    case pb::BF16:
-      return DType::bf16;
-    case pb::U8:
-      return DType::u8;
-    case pb::I8:
-      return DType::i8;
-    case pb::I32:
-      return DType::i32;
-    case pb::I64:
-      return DType::i64;
-    default:
-      break;
-  }
-  Y8M_FAIL("{}: graph input '{}' has an unknown dtype ({})", what, input, static_cast<int>(d));
+  const std::optional<DType> known = io::dtype_from_proto(d);
+  Y8M_CHECK(known.has_value(), "{}: graph input '{}' has an unknown dtype ({})", what, input,
+            static_cast<int>(d));
+  return *known;
 }
 
 void attr_to_proto(const og::Attr& a, pb::AttrValue* p) {
@@ -220,7 +183,7 @@ std::string serialize_graph(const og::Graph& g) {
   for (const og::ValueInfo& v : g.inputs) {
     pb::ValueInfo* pv = p.add_inputs();
     pv->set_name(v.name);
-    pv->set_dtype(to_proto(v.dtype));
+    pv->set_dtype(io::dtype_to_proto(v.dtype));
     for (int64_t d : v.shape) pv->add_shape(d);
   }
   for (const std::string& s : g.outputs) p.add_outputs(s);
