@@ -96,13 +96,14 @@ int infer() {
     std::printf("y8m-infer: wrote %s (%s%s)\n", bundle.c_str(), "inference_model.y8m",
                 files.size() > 1 ? ", model_flags.json" : "");
   }
-  io::ReaderOptions ro = pipeline::reader_options(config);
-  ro.decode.require_labels = false;  // test data has no labels
-  ro.patterns = absl::GetFlag(FLAGS_input_data_pattern);
-  ro.pattern_flag = "--input_data_pattern";
-  ro.batch_size = absl::GetFlag(FLAGS_batch_size);
-  ro.num_readers = absl::GetFlag(FLAGS_num_readers);
-  ro.records.on_corrupt = io::corrupt_policy_from_name(absl::GetFlag(FLAGS_corrupt_records));
+  pipeline::ReaderFlags rf;
+  rf.patterns = absl::GetFlag(FLAGS_input_data_pattern);
+  rf.pattern_flag = "--input_data_pattern";
+  rf.batch_size = absl::GetFlag(FLAGS_batch_size);
+  rf.num_readers = absl::GetFlag(FLAGS_num_readers);
+  rf.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
+  rf.require_labels = false;  // test data has no labels
+  const io::ReaderOptions ro = pipeline::reader_options(config, rf);
   io::Reader reader(ro);
   const int64_t total = io::count_records(reader.files());  // for the ETA
   pipeline::SubmissionWriter out(absl::GetFlag(FLAGS_output_file), absl::GetFlag(FLAGS_top_k));

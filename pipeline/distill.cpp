@@ -26,14 +26,15 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   Y8M_CHECK(config.frame_features,
             "{}: the teacher reads video-level features; distillation records carry frames",
             o.model_file);
-  io::ReaderOptions ro = reader_options(config);
-  ro.decode.require_labels = false;
-  ro.patterns = o.input_data_pattern;
-  ro.pattern_flag = "--input_data_pattern";
-  ro.batch_size = o.batch_size;
-  ro.num_readers = o.num_readers;
+  ReaderFlags rf;
+  rf.patterns = o.input_data_pattern;
+  rf.pattern_flag = "--input_data_pattern";
+  rf.batch_size = o.batch_size;
+  rf.num_readers = o.num_readers;
+  rf.corrupt_records = o.corrupt_records;
+  rf.require_labels = false;
+  io::ReaderOptions ro = reader_options(config, rf);
   ro.pinned = false;
-  ro.records.on_corrupt = io::corrupt_policy_from_name(o.corrupt_records);
   io::Reader reader(ro);
   const int64_t total = io::count_records(reader.files());  // for the ETA
   const io::FeatureSpec& fs = ro.decode.features;

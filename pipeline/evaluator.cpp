@@ -87,13 +87,13 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   }
   autograd::NoGradGuard ng;
 
-  io::ReaderOptions ro = reader_options(config);
-  ro.patterns = o.eval_data_pattern;
-  ro.pattern_flag = "--eval_data_pattern";
-  ro.batch_size = o.batch_size;
-  ro.num_readers = o.num_readers;
-  ro.training = false;
-  ro.records.on_corrupt = io::corrupt_policy_from_name(o.corrupt_records);
+  ReaderFlags rf;
+  rf.patterns = o.eval_data_pattern;
+  rf.pattern_flag = "--eval_data_pattern";
+  rf.batch_size = o.batch_size;
+  rf.num_readers = o.num_readers;
+  rf.corrupt_records = o.corrupt_records;
+  const io::ReaderOptions ro = reader_options(config, rf);
   io::Reader reader(ro);
   engine::Generator gen(o.seed ^ 0x6576616cull);
   MetricsAccumulator acc(config.num_classes, o.top_k);

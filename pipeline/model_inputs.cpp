@@ -27,4 +27,18 @@ io::ReaderOptions reader_options(const models::ModelConfig& config) {
   return ro;
 }
 
+io::ReaderOptions reader_options(const models::ModelConfig& config, const ReaderFlags& flags) {
+  io::ReaderOptions ro = reader_options(config);
+  ro.decode.require_labels = flags.require_labels;
+  ro.patterns = flags.patterns;
+  ro.pattern_flag = flags.pattern_flag;
+  ro.batch_size = flags.batch_size;
+  ro.num_readers = flags.num_readers;
+  ro.training = flags.training;
+  ro.num_epochs = flags.num_epochs;
+  ro.seed = flags.seed;
+  ro.records.on_corrupt = io::corrupt_policy_from_name(flags.corrupt_records);
+  return ro;
+}
+
 }  // namespace y8m::pipeline

@@ -7,6 +7,9 @@
 #include "io/reader.h"
 #include "models/zoo.h"
 
+#include <cstdint>
+#include <string>
+
 namespace y8m::pipeline {
 
 struct ModelInputs {
@@ -15,6 +18,25 @@ struct ModelInputs {
 };
 
 ModelInputs model_inputs(const io::Batch& batch, bool frame_features, Device device);
+
+// The reader settings the model config implies (features, classes, frames, video level).
 io::ReaderOptions reader_options(const models::ModelConfig& config);
+
+// What else a reader takes from training, evaluation, inference and distillation: their data flags
+// and whether the records carry labels and are shuffled.
+struct ReaderFlags {
+  std::string patterns;
+  std::string pattern_flag;  // named in errors: "--train_data_pattern", ...
+  int batch_size = 1024;
+  int num_readers = 1;
+  std::string corrupt_records;  // --corrupt_records (io::corrupt_policy_from_name)
+  bool require_labels = true;   // false for test data (inference, distillation)
+  bool training = false;        // shuffled files and examples, num_epochs passes from seed
+  int num_epochs = 1;
+  uint64_t seed = 0;
+};
+
+// reader_options(config) with `flags` applied; throws on an unknown --corrupt_records name.
+io::ReaderOptions reader_options(const models::ModelConfig& config, const ReaderFlags& flags);
 
 }  // namespace y8m::pipeline

@@ -383,15 +383,16 @@ TrainState build_state(const TrainOptions& o, RunPlan& plan, std::FILE* log) {
   resumed = CheckpointState();  // release the mappings
   source = ModelSource();
 
-  io::ReaderOptions ro = reader_options(config);
-  ro.patterns = o.train_data_pattern;
-  ro.pattern_flag = "--train_data_pattern";
-  ro.batch_size = o.batch_size;
-  ro.num_readers = o.num_readers;
-  ro.training = true;
-  ro.num_epochs = o.num_epochs;
-  ro.seed = o.seed;
-  ro.records.on_corrupt = io::corrupt_policy_from_name(o.corrupt_records);
+  ReaderFlags rf;
+  rf.patterns = o.train_data_pattern;
+  rf.pattern_flag = "--train_data_pattern";
+  rf.batch_size = o.batch_size;
+  rf.num_readers = o.num_readers;
+  rf.corrupt_records = o.corrupt_records;
+  rf.training = true;
+  rf.num_epochs = o.num_epochs;
+  rf.seed = o.seed;
+  io::ReaderOptions ro = reader_options(config, rf);
   if (o.distill) {
     Y8M_CHECK(config.frame_features,
               "--loss_lambda: distillation records are frame-level; the model is video-level "
