@@ -11,6 +11,7 @@
 #include "io/tfrecord.h"
 #include "ops/graph/graph.h"
 #include "pipeline/archive.h"
+#include "pipeline/graph_proto.h"
 
 #include <absl/flags/flag.h>
 #include <fmt/format.h>

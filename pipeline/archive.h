@@ -25,6 +25,7 @@
 #include "models/zoo.h"
 #include "ops/graph/executor.h"
 #include "ops/graph/graph.h"
+#include "pipeline/graph_proto.h"
 
 #include <cstdio>
 #include <map>
@@ -35,7 +36,6 @@
 namespace y8m::pipeline {
 
 constexpr const char* kArchiveKind = "archive";
-constexpr uint32_t kGraphVersion = 1;
 
 struct ExportOptions {
   int n_rounds = 1;         // eval.py --n_rounds: average of n forward passes
@@ -51,11 +51,6 @@ struct ExportOptions {
 // Traces `model`'s forward (switched to eval mode for the trace and restored after) on its device.
 // The model's parameters must be f32. Errors name what cannot be captured.
 ops::graph::GraphWithWeights trace_model(models::VideoModel& model, const ExportOptions& opts = {});
-
-// Graph <-> io/proto/graph.proto bytes. parse_graph validates the result; `what` names the source
-// in errors.
-std::string serialize_graph(const ops::graph::Graph& graph);
-ops::graph::Graph parse_graph(const std::string& bytes, const std::string& what);
 
 // The codebook of each quantized tensor, as the graph uses them: indices -> codebook for every
 // dequant_matmul(x, indices, codebook, bias) and dequantize(codebook, indices) node.

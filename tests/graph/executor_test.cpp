@@ -5,6 +5,7 @@
 #include "graph_test_util.h"
 #include "ops/graph/trace.h"
 #include "pipeline/archive.h"
+#include "pipeline/graph_proto.h"
 #include "tests/common/test_util.h"
 
 #include <gtest/gtest.h>

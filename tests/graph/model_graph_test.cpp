@@ -5,6 +5,7 @@
 #include "io/container.h"
 #include "pipeline/archive.h"
 #include "pipeline/checkpoint.h"
+#include "pipeline/graph_proto.h"
 #include "tests/common/test_util.h"
 
 #include <gtest/gtest.h>
