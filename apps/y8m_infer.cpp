@@ -128,9 +128,7 @@ int infer() {
   }
   out.close();
   const io::SkipReport skipped = reader.skipped();
-  if (skipped.records > 0)
-    std::printf("warning: skipped %s of corrupt data (last: %s)\n",
-                io::skip_figure(skipped).c_str(), skipped.last_problem.c_str());
+  io::warn_skipped(stdout, skipped);
   std::printf("y8m-infer: wrote %lld rows to %s%s\n", static_cast<long long>(out.rows_written()),
               absl::GetFlag(FLAGS_output_file).c_str(),
               skipped.records > 0

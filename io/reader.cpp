@@ -549,6 +549,12 @@ std::string skip_figure(const SkipReport& s) {
   return fmt::format("{} records ({} bytes)", s.records, s.bytes);
 }
 
+void warn_skipped(std::FILE* log, const SkipReport& s) {
+  if (s.records > 0)
+    std::fprintf(log, "warning: skipped %s of corrupt data (last: %s)\n", skip_figure(s).c_str(),
+                 s.last_problem.c_str());
+}
+
 double Reader::examples_per_second() const {
   if (!impl_->started) return 0;
   const double s =

@@ -21,6 +21,7 @@
 #include "io/yt8m_record.h"
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ struct SkipReport {
 };
 // "N records (B bytes)", the figure that apps print at the end and in their summary line.
 std::string skip_figure(const SkipReport& s);
+// The end-of-run warning every reading app prints when records were skipped (nothing otherwise):
+// "warning: skipped <figure> of corrupt data (last: <problem>)".
+void warn_skipped(std::FILE* log, const SkipReport& s);
 
 // Expands comma-separated glob patterns; throws naming the pattern when one matches no file.
 std::vector<std::string> expand_patterns(const std::string& patterns,

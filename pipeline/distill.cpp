@@ -92,9 +92,7 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   const io::SkipReport skipped = reader.skipped();
   res.skipped_records = skipped.records;
   res.skipped_bytes = skipped.bytes;
-  if (skipped.records > 0)
-    std::fprintf(log, "warning: skipped %s of corrupt data (last: %s)\n",
-                 io::skip_figure(skipped).c_str(), skipped.last_problem.c_str());
+  io::warn_skipped(log, skipped);
   return res;
 }
 

@@ -133,9 +133,7 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   const io::SkipReport skipped = reader.skipped();
   r.skipped_records = skipped.records;
   r.skipped_bytes = skipped.bytes;
-  if (skipped.records > 0)
-    std::fprintf(log, "warning: skipped %s of corrupt data (last: %s)\n",
-                 io::skip_figure(skipped).c_str(), skipped.last_problem.c_str());
+  io::warn_skipped(log, skipped);
   Y8M_CHECK(r.metrics.examples > 0, "--eval_data_pattern: no examples in '{}'",
             o.eval_data_pattern);
   r.avg_loss = loss_sum / static_cast<double>(r.metrics.examples);

@@ -500,8 +500,7 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
       }
       Y8M_FAIL(
           "step {}: {} (learning rate {:g}){}; the update was not applied and training stopped, "
-          "{}; "
-          "{}",
+          "{}; {}",
           step + 1, what, lr,
           consecutive_nonfinite > 1 ? fmt::format(", {} steps in a row", consecutive_nonfinite)
                                     : "",
@@ -564,9 +563,7 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
     std::fprintf(log, "warning: %lld updates skipped for a non-finite loss or gradient\n",
                  static_cast<long long>(result.skipped_steps));
   const io::SkipReport skipped = reader.skipped();
-  if (skipped.records > 0)
-    std::fprintf(log, "warning: skipped %s of corrupt data (last: %s)\n",
-                 io::skip_figure(skipped).c_str(), skipped.last_problem.c_str());
+  io::warn_skipped(log, skipped);
   std::fprintf(log, "done at step %lld: %s%s\n", static_cast<long long>(step),
                checkpoint_path(o.train_dir, step).c_str(),
                skipped.records > 0 ? ("; skipped " + io::skip_figure(skipped)).c_str() : "");
