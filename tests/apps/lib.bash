@@ -15,24 +15,23 @@ fail() {
 # expect_error <regex> <command...>: the command must exit non-zero and print a line matching regex
 # (stdout and stderr together); its output is echoed for the ctest log. Both helpers leave the output
 # in OUTPUT and the exit status in STATUS, for expect_also and further checks.
-expect_error() {
-  local regex=$1
-  shift
-  STATUS=0
-  OUTPUT=$("$@" 2>&1) || STATUS=$?
-  printf '%s\n' "$OUTPUT"
-  [[ $STATUS -ne 0 ]] || fail "expected a non-zero exit from: $*"
-  grep -Eq -- "$regex" <<<"$OUTPUT" || fail "expected /$regex/ in the output of: $*"
-}
+expect_error() { run_and_match nonzero "$@"; }
 
 # expect_output <regex> <command...>: the command must exit 0 and print a line matching regex.
-expect_output() {
-  local regex=$1
-  shift
+expect_output() { run_and_match zero "$@"; }
+
+# run_and_match zero|nonzero <regex> <command...>: what the two above share.
+run_and_match() {
+  local want=$1 regex=$2
+  shift 2
   STATUS=0
   OUTPUT=$("$@" 2>&1) || STATUS=$?
   printf '%s\n' "$OUTPUT"
-  [[ $STATUS -eq 0 ]] || fail "exit $STATUS from: $*"
+  if [[ $want == zero ]]; then
+    [[ $STATUS -eq 0 ]] || fail "exit $STATUS from: $*"
+  else
+    [[ $STATUS -ne 0 ]] || fail "expected a non-zero exit from: $*"
+  fi
   grep -Eq -- "$regex" <<<"$OUTPUT" || fail "expected /$regex/ in the output of: $*"
 }
 
