@@ -42,6 +42,7 @@ gap --train_dir="$OUT/netvlad_ema" --use_EMA
 "$BIN/y8m-eval" --train_dir="$OUT/netvlad_ema" --use_EMA --build_only
 
 step "4. quantize the EMA archive to uint8 codebooks and evaluate / infer from it"
+rm -rf "$OUT/quantized"  # y8m-quantize, as quantize.py, refuses to overwrite its --savefile
 "$BIN/y8m-quantize" --transform_type quant_uniform --model "$OUT/netvlad_ema/inference_model.y8m" \
   --savefile "$OUT/quantized/inference_model.y8m"
 gap --model="$OUT/quantized/inference_model.y8m"
