@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <functional>
-#include <set>
 
 namespace y8m::models {
 
@@ -101,44 +100,19 @@ Field field(const char* name, std::vector<int64_t> ModelConfig::*p) {
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> f = {
-      field("model", &ModelConfig::model),
-      field("feature_names", &ModelConfig::feature_names),
-      field("feature_sizes", &ModelConfig::feature_sizes),
-      field("frame_features", &ModelConfig::frame_features),
-      field("num_classes", &ModelConfig::num_classes),
-      field("max_frames", &ModelConfig::max_frames),
-      field("iterations", &ModelConfig::iterations),
-      field("sample_random_frames", &ModelConfig::sample_random_frames),
-      field("sample_all", &ModelConfig::sample_all),
-      field("netvlad_cluster_size", &ModelConfig::netvlad_cluster_size),
-      field("netvlad_hidden_size", &ModelConfig::netvlad_hidden_size),
-      field("netvlad_add_batch_norm", &ModelConfig::netvlad_add_batch_norm),
-      field("netvlad_relu", &ModelConfig::netvlad_relu),
-      field("gating", &ModelConfig::gating),
-      field("gating_remove_diag", &ModelConfig::gating_remove_diag),
-      field("lightvlad", &ModelConfig::lightvlad),
-      field("vlagd", &ModelConfig::vlagd),
-      field("video_level_classifier_model", &ModelConfig::video_level_classifier_model),
-      field("fv_cluster_size", &ModelConfig::fv_cluster_size),
-      field("fv_hidden_size", &ModelConfig::fv_hidden_size),
-      field("fv_relu", &ModelConfig::fv_relu),
-      field("fv_couple_weights", &ModelConfig::fv_couple_weights),
-      field("fv_coupling_factor", &ModelConfig::fv_coupling_factor),
-      field("dbof_cluster_size", &ModelConfig::dbof_cluster_size),
-      field("dbof_hidden_size", &ModelConfig::dbof_hidden_size),
-      field("dbof_add_batch_norm", &ModelConfig::dbof_add_batch_norm),
-      field("dbof_relu", &ModelConfig::dbof_relu),
-      field("fc_dimred", &ModelConfig::fc_dimred),
-      field("softdbof_maxpool", &ModelConfig::softdbof_maxpool),
-      field("dbof_pooling_method", &ModelConfig::dbof_pooling_method),
-      field("moe_num_mixtures", &ModelConfig::moe_num_mixtures),
-      field("moe_l2", &ModelConfig::moe_l2),
-      field("moe_low_rank_gating", &ModelConfig::moe_low_rank_gating),
-      field("moe_prob_gating", &ModelConfig::moe_prob_gating),
-      field("moe_prob_gating_input", &ModelConfig::moe_prob_gating_input),
-      field("batch_norm_decay", &ModelConfig::batch_norm_decay),
+#define Y8M_MODEL_CONFIG_ROW(type, name, default_value, help) field(#name, &ModelConfig::name),
+      Y8M_MODEL_FLAGS(Y8M_MODEL_CONFIG_ROW)
+#undef Y8M_MODEL_CONFIG_ROW
   };
   return f;
+}
+
+const Field& find_field(const std::string& key) {
+  for (const Field& f : fields())
+    if (key == f.name) return f;
+  std::vector<std::string> known;
+  for (const Field& f : fields()) known.push_back(f.name);
+  Y8M_FAIL("model config: unknown key '{}' (known: {})", key, fmt::join(known, ", "));
 }
 
 }  // namespace
@@ -160,18 +134,17 @@ std::map<std::string, std::string> to_map(const ModelConfig& c) {
 }
 
 ModelConfig config_from_map(const std::map<std::string, std::string>& m) {
+  for (const auto& kv : m) find_field(kv.first);
   ModelConfig c;
-  std::set<std::string> known;
-  for (const Field& f : fields()) known.insert(f.name);
-  for (const auto& kv : m) {
-    if (known.count(kv.first)) continue;
-    Y8M_FAIL("model config: unknown key '{}' (known: {})", kv.first, fmt::join(known, ", "));
-  }
   for (const Field& f : fields()) {
     const auto it = m.find(f.name);
     if (it != m.end()) f.set(c, it->second);
   }
   return c;
+}
+
+void set_config_value(ModelConfig& c, const std::string& key, const std::string& value) {
+  find_field(key).set(c, value);
 }
 
 void validate(const ModelConfig& c) {

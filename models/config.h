@@ -19,57 +19,69 @@
 
 namespace y8m::models {
 
+// The one list of model flags: X(type, name, default, help). It generates the ModelConfig fields
+// below, their map form (config.cpp) and the apps' command-line flags (apps/common/app_flags.cpp),
+// so a new flag is one row here plus the code that reads it. Lists are written `Names{...}` /
+// `Ints{...}` in parentheses; on the command line they are comma-separated strings.
+#define Y8M_MODEL_FLAGS(X)                                                                        \
+  /* train.py / readers */                                                                        \
+  X(std::string, model, "LogisticModel",                                                          \
+    "model class: NetVLADModelLF, NetFVModelLF, GatedDbofModelLF, SoftDbofModelLF, "              \
+    "FrameLevelLogisticModel, LogisticModel, MoeModel")                                           \
+  X(Names, feature_names, (Names{"mean_rgb"}), "comma-separated feature names")                   \
+  X(Ints, feature_sizes, (Ints{1024}), "comma-separated feature sizes")                           \
+  X(bool, frame_features, false, "frame-level (true) or video-level (false) records")             \
+  X(int64_t, num_classes, 3862, "vocabulary size")                                                \
+  X(int64_t, max_frames, 300, "frame slots per video")                                            \
+  /* frame_level_models / model_utils: sampling */                                                \
+  X(int64_t, iterations, 30, "frames sampled per video")                                          \
+  X(bool, sample_random_frames, true, "random frames (true) or a random sequence")                \
+  X(bool, sample_all, false, "keep every valid frame in order (needs iterations = max_frames)")   \
+  /* devel_models: NetVLAD */                                                                     \
+  X(int64_t, netvlad_cluster_size, 64, "NetVLAD clusters K (audio K div 2)")                      \
+  X(int64_t, netvlad_hidden_size, 1024, "NetVLAD hidden width H")                                 \
+  X(bool, netvlad_add_batch_norm, true, "batch norm on inputs and assignments")                   \
+  X(bool, netvlad_relu, true, "relu6(BN(h)) instead of a bias on the hidden layer")               \
+  X(bool, gating, false, "context gating on the hidden layer")                                    \
+  X(bool, gating_remove_diag, false, "remove the diagonal of the gating weights")                 \
+  X(bool, lightvlad, false, "NetRVLAD (no cluster centres)")                                      \
+  X(bool, vlagd, false, "NetVLAGD (broken in the original; an error)")                            \
+  X(std::string, video_level_classifier_model, "MoeModel", "classifier head")                     \
+  /* devel_models: NetFV (SPEC §3.2) */                                                          \
+  X(int64_t, fv_cluster_size, 64, "NetFV clusters K (audio: K div 2)")                            \
+  X(int64_t, fv_hidden_size, 2048, "NetFV hidden width H")                                        \
+  X(bool, fv_relu, true, "NetFV hidden layer: BN + relu6 (true) or a plain bias (false)")         \
+  X(bool, fv_couple_weights, true,                                                                \
+    "NetFV centres tied to the assignment weights (times --fv_coupling_factor)")                  \
+  X(double, fv_coupling_factor, 0.01, "NetFV coupling factor")                                    \
+  /* devel_models: gated / soft DBoF (SPEC §3.3) */                                              \
+  X(int64_t, dbof_cluster_size, 8192, "DBoF clusters K (audio: K div 8)")                         \
+  X(int64_t, dbof_hidden_size, 1024, "DBoF hidden width H")                                       \
+  X(bool, dbof_add_batch_norm, true,                                                              \
+    "DBoF batch norms (must be true: the original's no-BN branch cannot run)")                    \
+  X(bool, dbof_relu, true, "DBoF hidden layer: BN + relu6 (true) or a plain bias (false)")        \
+  X(bool, fc_dimred, true, "DBoF hidden layer (else the head reads the pooling)")                 \
+  X(bool, softdbof_maxpool, false,                                                                \
+    "soft-DBoF streams add the L2-normalized max-pool of the assignments")                        \
+  X(std::string, dbof_pooling_method, "max", "DbofModel pooling over the frames: max or average") \
+  /* video_level_models: MoE head */                                                              \
+  X(int64_t, moe_num_mixtures, 2, "experts per class")                                            \
+  X(double, moe_l2, 1e-8, "L2 scale on the MoE weights")                                          \
+  X(int64_t, moe_low_rank_gating, -1, "rank of the gate weights (-1: full)")                      \
+  X(bool, moe_prob_gating, false, "context gating on the output probabilities")                   \
+  X(std::string, moe_prob_gating_input, "prob", "prob gating input: prob or the head input")      \
+  /* y8m extension: slim's 0.999 needs thousands of steps before evaluation-mode statistics */    \
+  /* settle; short runs such as the quickstart use less. */                                       \
+  X(double, batch_norm_decay, 0.999,                                                              \
+    "y8m: decay of the batch-norm moving averages (slim's 0.999; less for short runs)")
+
 struct ModelConfig {
-  // train.py / readers
-  std::string model = "LogisticModel";                    // --model: a class name of the zoo
-  std::vector<std::string> feature_names = {"mean_rgb"};  // --feature_names
-  std::vector<int64_t> feature_sizes = {1024};            // --feature_sizes
-  bool frame_features = false;  // --frame_features (input [B,T,ΣF] vs [B,ΣF])
-  int64_t num_classes = 3862;   // vocabulary size V
-  int64_t max_frames = 300;     // frame slots T of the reader
+  using Names = std::vector<std::string>;
+  using Ints = std::vector<int64_t>;
 
-  // frame_level_models / model_utils: sampling
-  int64_t iterations = 30;  // S
-  bool sample_random_frames = true;
-  bool sample_all = false;  // --sample_all (graph-build flag of eval.py)
-
-  // devel_models: NetVLAD
-  int64_t netvlad_cluster_size = 64;   // K (audio: K div 2)
-  int64_t netvlad_hidden_size = 1024;  // H
-  bool netvlad_add_batch_norm = true;
-  bool netvlad_relu = true;
-  bool gating = false;
-  bool gating_remove_diag = false;
-  bool lightvlad = false;
-  bool vlagd = false;  // broken in the original: an error here
-  std::string video_level_classifier_model = "MoeModel";
-
-  // devel_models: NetFV (SPEC §3.2)
-  int64_t fv_cluster_size = 64;   // K (audio: K div 2)
-  int64_t fv_hidden_size = 2048;  // H
-  bool fv_relu = true;
-  bool fv_couple_weights = true;  // centres = fv_coupling_factor * cluster_weights (no variable)
-  double fv_coupling_factor = 0.01;
-
-  // devel_models: gated / soft DBoF (SPEC §3.3)
-  int64_t dbof_cluster_size = 8192;  // K (audio: K div 8)
-  int64_t dbof_hidden_size = 1024;   // H
-  bool dbof_add_batch_norm = true;
-  bool dbof_relu = true;
-  bool fc_dimred = true;          // the hidden layer (else the head reads the pooled descriptor)
-  bool softdbof_maxpool = false;  // soft-DBoF streams also emit the L2-normalized max-pool
-  std::string dbof_pooling_method = "max";  // DbofModel: "max" or "average" over the frames
-
-  // video_level_models: MoE head
-  int64_t moe_num_mixtures = 2;
-  double moe_l2 = 1e-8;
-  int64_t moe_low_rank_gating = -1;
-  bool moe_prob_gating = false;
-  std::string moe_prob_gating_input = "prob";
-
-  // y8m extension: decay of the batch-norm moving averages (slim's 0.999 needs thousands of steps
-  // before evaluation-mode statistics settle; short runs such as the quickstart use less).
-  double batch_norm_decay = 0.999;
+#define Y8M_MODEL_CONFIG_FIELD(type, name, default_value, help) type name = default_value;
+  Y8M_MODEL_FLAGS(Y8M_MODEL_CONFIG_FIELD)
+#undef Y8M_MODEL_CONFIG_FIELD
 
   int64_t total_feature_size() const;  // ΣF
   bool operator==(const ModelConfig& o) const;
@@ -78,6 +90,9 @@ struct ModelConfig {
 
 std::map<std::string, std::string> to_map(const ModelConfig& c);
 ModelConfig config_from_map(const std::map<std::string, std::string>& m);
+// Sets one field from its map form (a list is comma-separated); an unknown key or a malformed value
+// is an error naming the key.
+void set_config_value(ModelConfig& c, const std::string& key, const std::string& value);
 
 // Generic checks (list lengths, positive sizes); model-specific ones happen when a model is built.
 void validate(const ModelConfig& c);

@@ -1,9 +1,12 @@
 #include "apps/common/known_flags.h"
 
+#include "models/config.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 
 namespace y8m::apps {
@@ -11,17 +14,12 @@ namespace y8m::apps {
 namespace {
 
 // Model flags (frame_level_models, devel_models, video_level_models, model_utils; SPEC §5), which
-// every script importing the models defined, plus y8m's config keys (apps/common/app_flags.cpp).
+// every script importing the models defined: y8m's (Y8M_MODEL_FLAGS, models/config.h) and the
+// original's that y8m accepts without effect (Y8M_ORIGINAL_ONLY_MODEL_FLAGS).
+#define Y8M_MODEL_FLAG_NAME(type, name, default_value, help) #name " "
 constexpr const char* kModel =
-    "model feature_names feature_sizes frame_features num_classes max_frames iterations "
-    "sample_random_frames sample_all netvlad_cluster_size netvlad_hidden_size "
-    "netvlad_add_batch_norm netvlad_relu gating gating_remove_diag lightvlad vlagd "
-    "video_level_classifier_model fv_cluster_size fv_hidden_size fv_relu fv_couple_weights "
-    "fv_coupling_factor dbof_cluster_size dbof_hidden_size dbof_add_batch_norm dbof_relu fc_dimred "
-    "softdbof_maxpool dbof_pooling_method moe_num_mixtures moe_l2 moe_low_rank_gating "
-    "moe_prob_gating moe_prob_gating_input batch_norm_decay netvlad_dimred gatednetvlad_dimred "
-    "hidden_size netvlad_hidden_size_video netvlad_hidden_size_audio lstm_cells lstm_layers "
-    "frame_shuffle dbof_var_features dbof_activation";
+    Y8M_MODEL_FLAGS(Y8M_MODEL_FLAG_NAME) Y8M_ORIGINAL_ONLY_MODEL_FLAGS(Y8M_MODEL_FLAG_NAME);
+#undef Y8M_MODEL_FLAG_NAME
 // The rest of apps/common/app_flags.cpp.
 constexpr const char* kAppCommon = "num_gpu log_device_placement device seed";
 constexpr const char* kTrainPy =
@@ -43,12 +41,26 @@ constexpr const char* kQuantizePy = "min_elements transform_type model savefile"
 constexpr const char* kEnsemblePy = "models weights save_folder";
 constexpr const char* kAveragePy = "models save_folder";
 
-// Every boolean flag (a name has one type in every program that knows it).
+// Every boolean flag but the model flags' (a name has one type in every program that knows it).
 constexpr const char* kBool =
-    "frame_features sample_random_frames sample_all netvlad_add_batch_norm netvlad_relu gating "
-    "gating_remove_diag lightvlad vlagd fv_relu fv_couple_weights dbof_add_batch_norm dbof_relu "
-    "fc_dimred softdbof_maxpool moe_prob_gating frame_shuffle log_device_placement "
-    "start_new_model incl_val run_once use_EMA build_only json verify frame_level video_level";
+    "log_device_placement start_new_model incl_val run_once use_EMA build_only json verify "
+    "frame_level video_level";
+
+// The boolean rows of the two model flag lists.
+const std::set<std::string>& model_bool_flags() {
+  static const std::set<std::string> s = [] {
+    std::set<std::string> out;
+#define Y8M_MODEL_BOOL_FLAG(type, name, default_value, help) \
+  if (std::is_same_v<type, bool>) out.insert(#name);
+    using Names = models::ModelConfig::Names;
+    using Ints = models::ModelConfig::Ints;
+    Y8M_MODEL_FLAGS(Y8M_MODEL_BOOL_FLAG)
+    Y8M_ORIGINAL_ONLY_MODEL_FLAGS(Y8M_MODEL_BOOL_FLAG)
+#undef Y8M_MODEL_BOOL_FLAG
+    return out;
+  }();
+  return s;
+}
 
 struct Program {
   const char* name;
@@ -129,7 +141,9 @@ std::set<std::string> all_known_flags() {
   return out;
 }
 
-bool known_bool_flag(const std::string& name) { return words({kBool}).count(name) > 0; }
+bool known_bool_flag(const std::string& name) {
+  return words({kBool}).count(name) > 0 || model_bool_flags().count(name) > 0;
+}
 
 void note_foreign_flag(const std::string& app, const std::string& name, const std::string& kind) {
   static std::set<std::string> noted;
