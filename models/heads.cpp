@@ -3,7 +3,6 @@
 #include "ops/elementwise/elementwise.h"
 #include "ops/fused/gated_moe.h"
 #include "ops/matmul/matmul.h"
-#include "ops/op_common.h"
 
 #include <algorithm>
 #include <cmath>
@@ -69,8 +68,7 @@ Tensor MoeHead::forward(const Tensor& x) {
             x.str());
   const Tensor g = gates_ ? gates_->forward(x) : gates2_->forward(gates1_->forward(x));
   const Tensor e = experts_->forward(x);
-  Tensor p = ops::fusion_disabled() ? ops::gated_moe_composite(g, e, opts_.num_mixtures)
-                                    : ops::gated_moe(g, e, opts_.num_mixtures);
+  Tensor p = ops::gated_moe(g, e, opts_.num_mixtures);
   if (!opts_.prob_gating) return p;
   Tensor u = ops::matmul(opts_.prob_gating_input == "prob" ? p : x, prob_weights_);
   if (opts_.remove_diag) u = ops::sub(u, ops::mul(diag_(prob_weights_), p));

@@ -2,7 +2,6 @@
 
 #include "ops/fused/vlad.h"
 #include "ops/matmul/matmul.h"
-#include "ops/op_common.h"
 
 #include <cmath>
 
@@ -30,8 +29,7 @@ Tensor NetVLAD::forward(const Tensor& z, int64_t batch) {
             "NetVLAD: {} rows of {} are not a whole number of frames for each of {} videos",
             z.size(0), z.str(), batch);
   const Tensor logits = cluster_bn_->forward(ops::matmul(z, cluster_weights_));
-  return ops::fusion_disabled() ? ops::vlad_composite(logits, z, cluster_weights2_, batch)
-                                : ops::vlad(logits, z, cluster_weights2_, batch);
+  return ops::vlad(logits, z, cluster_weights2_, batch);
 }
 
 }  // namespace y8m::models

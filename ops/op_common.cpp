@@ -25,6 +25,10 @@ int64_t normalize_axis(int64_t axis, int64_t dim, const char* op) {
   return axis < 0 ? axis + dim : axis;
 }
 
+namespace detail {
+void no_cuda_build() { Y8M_ASSERT(false, "a CUDA launcher ran in a CPU-only build"); }
+}  // namespace detail
+
 bool fusion_disabled() {
   const char* v = std::getenv("Y8M_DISABLE_FUSION");
   return v != nullptr && v[0] != '\0' && v[0] != '0';

@@ -15,22 +15,11 @@ const char* unary_name(UnaryKind k) {
       return "add_scalar";
     case UnaryKind::mul_scalar:
       return "mul_scalar";
-    case UnaryKind::relu:
-      return "relu";
-    case UnaryKind::relu6:
-      return "relu6";
-    case UnaryKind::sigmoid:
-      return "sigmoid";
-    case UnaryKind::tanh:
-      return "tanh";
-    case UnaryKind::exp:
-      return "exp";
-    case UnaryKind::log:
-      return "log";
-    case UnaryKind::sqrt:
-      return "sqrt";
-    case UnaryKind::square:
-      return "square";
+#define Y8M_UNARY_NAME_CASE(X, name, lo, hi, forward, backward) \
+  case UnaryKind::name:                                         \
+    return #name;
+      Y8M_UNARY_OPS(Y8M_UNARY_NAME_CASE, _)
+#undef Y8M_UNARY_NAME_CASE
   }
   return "unary";
 }
@@ -53,16 +42,15 @@ const char* binary_name(BinaryKind k) {
 Tensor unary_raw(UnaryKind k, const Tensor& x, double s) {
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   const int64_t n = x.numel();
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::unary_forward<float>(k, x.data<float>(), y.data<float>(), n, static_cast<float>(s));
-    } else {
-      cpu::unary_forward<double>(k, x.data<double>(), y.data<double>(), n, s);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::unary_forward(k, x.data<float>(), y.data<float>(), n, static_cast<float>(s),
-                                    stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::unary_forward<T>(k, x.data<T>(), y.data<T>(), n, static_cast<T>(s));
+      },
+      [&](cudaStream_t st) {
+        cuda::unary_forward(k, x.data<float>(), y.data<float>(), n, static_cast<float>(s), st);
+      });
   return y;
 }
 
@@ -70,18 +58,17 @@ Tensor unary_backward_raw(UnaryKind k, const Tensor& x, const Tensor& y, const T
                           double s) {
   Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   const int64_t n = x.numel();
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::unary_backward<float>(k, x.data<float>(), y.data<float>(), dy.data<float>(),
-                                 dx.data<float>(), n, static_cast<float>(s));
-    } else {
-      cpu::unary_backward<double>(k, x.data<double>(), y.data<double>(), dy.data<double>(),
-                                  dx.data<double>(), n, s);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::unary_backward(k, x.data<float>(), y.data<float>(), dy.data<float>(),
-                                     dx.data<float>(), n, static_cast<float>(s), stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::unary_backward<T>(k, x.data<T>(), y.data<T>(), dy.data<T>(), dx.data<T>(), n,
+                               static_cast<T>(s));
+      },
+      [&](cudaStream_t st) {
+        cuda::unary_backward(k, x.data<float>(), y.data<float>(), dy.data<float>(),
+                             dx.data<float>(), n, static_cast<float>(s), st);
+      });
   return dx;
 }
 
@@ -126,18 +113,16 @@ Tensor binary_raw(BinaryKind k, const Tensor& a, const Tensor& b) {
   const bool same = a.shape() == b.shape();
   const BroadcastIndex bi = make_broadcast(out_shape, a.shape(), b.shape());
   const int64_t n = out.numel();
-  if (a.device().is_cpu()) {
-    if (a.dtype() == DType::f32) {
-      cpu::binary_forward<float>(k, a.data<float>(), b.data<float>(), out.data<float>(), n, bi,
-                                 same);
-    } else {
-      cpu::binary_forward<double>(k, a.data<double>(), b.data<double>(), out.data<double>(), n, bi,
-                                  same);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::binary_forward(k, a.data<float>(), b.data<float>(), out.data<float>(), n, bi,
-                                     same, stream_of(a)));
-  }
+  dispatch(
+      a,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::binary_forward<T>(k, a.data<T>(), b.data<T>(), out.data<T>(), n, bi, same);
+      },
+      [&](cudaStream_t st) {
+        cuda::binary_forward(k, a.data<float>(), b.data<float>(), out.data<float>(), n, bi, same,
+                             st);
+      });
   return out;
 }
 
@@ -222,15 +207,13 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   }
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
   const int64_t n_out = out.numel();
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::sum_to<float>(x.data<float>(), out.data<float>(), n_out, si);
-    } else {
-      cpu::sum_to<double>(x.data<double>(), out.data<double>(), n_out, si);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::sum_to(x.data<float>(), out.data<float>(), n_out, si, stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::sum_to<T>(x.data<T>(), out.data<T>(), n_out, si);
+      },
+      [&](cudaStream_t st) { cuda::sum_to(x.data<float>(), out.data<float>(), n_out, si, st); });
   return out;
 }
 
@@ -240,13 +223,9 @@ Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryKind::mul, a,
 Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryKind::div, a, b); }
 Tensor add_scalar(const Tensor& x, double s) { return unary(UnaryKind::add_scalar, x, s); }
 Tensor mul_scalar(const Tensor& x, double s) { return unary(UnaryKind::mul_scalar, x, s); }
-Tensor relu(const Tensor& x) { return unary(UnaryKind::relu, x); }
-Tensor relu6(const Tensor& x) { return unary(UnaryKind::relu6, x); }
-Tensor sigmoid(const Tensor& x) { return unary(UnaryKind::sigmoid, x); }
-Tensor tanh(const Tensor& x) { return unary(UnaryKind::tanh, x); }
-Tensor exp(const Tensor& x) { return unary(UnaryKind::exp, x); }
-Tensor log(const Tensor& x) { return unary(UnaryKind::log, x); }
-Tensor sqrt(const Tensor& x) { return unary(UnaryKind::sqrt, x); }
-Tensor square(const Tensor& x) { return unary(UnaryKind::square, x); }
+#define Y8M_UNARY_DEF(X, name, lo, hi, forward, backward) \
+  Tensor name(const Tensor& x) { return unary(UnaryKind::name, x); }
+Y8M_UNARY_OPS(Y8M_UNARY_DEF, _)
+#undef Y8M_UNARY_DEF
 
 }  // namespace y8m::ops

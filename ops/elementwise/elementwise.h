@@ -5,6 +5,7 @@
 #include "ops/ops_layer.h"
 
 #include "engine/tensor.h"
+#include "ops/op_list.h"
 
 namespace y8m::ops {
 
@@ -17,14 +18,11 @@ Tensor div(const Tensor& a, const Tensor& b);
 Tensor add_scalar(const Tensor& x, double s);  // x + s
 Tensor mul_scalar(const Tensor& x, double s);  // x * s
 
-Tensor relu(const Tensor& x);     // max(x, 0); gradient 0 at x = 0 (TF)
-Tensor relu6(const Tensor& x);    // min(max(x, 0), 6); gradient where 0 < x < 6 (TF)
-Tensor sigmoid(const Tensor& x);  // 1 / (1 + exp(-x))
-Tensor tanh(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor square(const Tensor& x);
+// The unary ops of Y8M_UNARY_OPS (ops/op_list.h), whose rows give their formulas: relu, relu6,
+// sigmoid, tanh, exp, log, sqrt, square.
+#define Y8M_UNARY_DECL(X, name, lo, hi, forward, backward) Tensor name(const Tensor& x);
+Y8M_UNARY_OPS(Y8M_UNARY_DECL, _)
+#undef Y8M_UNARY_DECL
 
 // The broadcast result shape of a and b; throws naming `op` when they do not broadcast.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);

@@ -3,13 +3,11 @@
 #pragma once
 #include "ops/ops_layer.h"
 
+#include "ops/cuda_launcher.h"
+
 #include "ops/elementwise/elementwise_math.h"
 
 #include <cstdint>
-
-#ifdef Y8M_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace y8m::ops {
 
@@ -25,15 +23,16 @@ template <class T>
 void sum_to(const T* x, T* out, int64_t n_out, const SumToIndex& si);
 }  // namespace cpu
 
-#ifdef Y8M_WITH_CUDA
 namespace cuda {
-void unary_forward(UnaryKind k, const float* x, float* y, int64_t n, float s, cudaStream_t st);
-void unary_backward(UnaryKind k, const float* x, const float* y, const float* dy, float* dx,
-                    int64_t n, float s, cudaStream_t st);
-void binary_forward(BinaryKind k, const float* a, const float* b, float* out, int64_t n,
-                    const BroadcastIndex& bi, bool same_shape, cudaStream_t st);
-void sum_to(const float* x, float* out, int64_t n_out, const SumToIndex& si, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void unary_forward(UnaryKind k, const float* x, float* y, int64_t n, float s,
+                                     cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void unary_backward(UnaryKind k, const float* x, const float* y, const float* dy,
+                                      float* dx, int64_t n, float s, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void binary_forward(BinaryKind k, const float* a, const float* b, float* out,
+                                      int64_t n, const BroadcastIndex& bi, bool same_shape,
+                                      cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void sum_to(const float* x, float* out, int64_t n_out, const SumToIndex& si,
+                              cudaStream_t st));
 }  // namespace cuda
-#endif
 
 }  // namespace y8m::ops

@@ -3,23 +3,16 @@
 #pragma once
 
 #include "engine/philox.h"  // Y8M_HD
+#include "ops/op_list.h"
 
 #include <cmath>
 
 namespace y8m::ops {
 
-enum class UnaryKind : int {
-  add_scalar,
-  mul_scalar,
-  relu,
-  relu6,
-  sigmoid,
-  tanh,
-  exp,
-  log,
-  sqrt,
-  square
-};
+// The scalar ops, then the unary ops of Y8M_UNARY_OPS (ops/op_list.h), in list order.
+#define Y8M_UNARY_KIND(X, name, lo, hi, forward, backward) name,
+enum class UnaryKind : int { add_scalar, mul_scalar, Y8M_UNARY_OPS(Y8M_UNARY_KIND, _) };
+#undef Y8M_UNARY_KIND
 enum class BinaryKind : int { add, sub, mul, div };
 
 // Forward: y = f(x) (s is the scalar of add_scalar / mul_scalar).
@@ -30,22 +23,11 @@ Y8M_HD T unary_forward(UnaryKind k, T x, T s) {
       return x + s;
     case UnaryKind::mul_scalar:
       return x * s;
-    case UnaryKind::relu:
-      return x > T(0) ? x : T(0);
-    case UnaryKind::relu6:
-      return x > T(0) ? (x < T(6) ? x : T(6)) : T(0);
-    case UnaryKind::sigmoid:
-      return T(1) / (T(1) + std::exp(-x));
-    case UnaryKind::tanh:
-      return std::tanh(x);
-    case UnaryKind::exp:
-      return std::exp(x);
-    case UnaryKind::log:
-      return std::log(x);
-    case UnaryKind::sqrt:
-      return std::sqrt(x);
-    case UnaryKind::square:
-      return x * x;
+#define Y8M_UNARY_FORWARD_CASE(X, name, lo, hi, forward, backward) \
+  case UnaryKind::name:                                            \
+    return forward;
+      Y8M_UNARY_OPS(Y8M_UNARY_FORWARD_CASE, _)
+#undef Y8M_UNARY_FORWARD_CASE
   }
   return T(0);
 }
@@ -58,22 +40,11 @@ Y8M_HD T unary_backward(UnaryKind k, T x, T y, T dy, T s) {
       return dy;
     case UnaryKind::mul_scalar:
       return dy * s;
-    case UnaryKind::relu:
-      return x > T(0) ? dy : T(0);
-    case UnaryKind::relu6:
-      return (x > T(0) && x < T(6)) ? dy : T(0);
-    case UnaryKind::sigmoid:
-      return dy * (y * (T(1) - y));
-    case UnaryKind::tanh:
-      return dy * (T(1) - y * y);
-    case UnaryKind::exp:
-      return dy * y;
-    case UnaryKind::log:
-      return dy / x;
-    case UnaryKind::sqrt:
-      return dy / (T(2) * y);
-    case UnaryKind::square:
-      return dy * (T(2) * x);
+#define Y8M_UNARY_BACKWARD_CASE(X, name, lo, hi, forward, backward) \
+  case UnaryKind::name:                                             \
+    return backward;
+      Y8M_UNARY_OPS(Y8M_UNARY_BACKWARD_CASE, _)
+#undef Y8M_UNARY_BACKWARD_CASE
   }
   return T(0);
 }

@@ -66,25 +66,22 @@ Tensor forward_raw(const Tensor& x, const Tensor& wq, const Tensor& codebook, co
   if (d.b == 0 || d.n == 0) return y;
   const uint8_t* q = wq.data<uint8_t>();
   const float* lut = codebook.data<float>();
-  if (x.device().is_cpu()) {
-    const int64_t chunk = cpu::dequant_matmul_chunk_rows(d);
-    Tensor scratch = Tensor::empty({chunk * d.n}, x.dtype());
-    if (x.dtype() == DType::f32) {
-      cpu::dequant_matmul_forward<float>(x.data<float>(), q, lut, ptr_or_null<float>(bias),
-                                         y.data<float>(), d, scratch.data<float>(), chunk);
-    } else {
-      cpu::dequant_matmul_forward<double>(x.data<double>(), q, lut, ptr_or_null<double>(bias),
-                                          y.data<double>(), d, scratch.data<double>(), chunk);
-    }
-  } else {
-    Y8M_ON_CUDA({
-      const int dev = x.device().index;
-      Tensor ws = Tensor::empty({cuda::dequant_matmul_workspace(d, dev)}, DType::f32, x.device());
-      cuda::dequant_matmul_forward(x.data<float>(), q, lut, ptr_or_null<float>(bias),
-                                   y.data<float>(), d, ws.numel() > 0 ? ws.data<float>() : nullptr,
-                                   ws.numel(), dev);
-    });
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        const int64_t chunk = cpu::dequant_matmul_chunk_rows(d);
+        Tensor scratch = Tensor::empty({chunk * d.n}, x.dtype());
+        cpu::dequant_matmul_forward<T>(x.data<T>(), q, lut, ptr_or_null<T>(bias), y.data<T>(), d,
+                                       scratch.data<T>(), chunk);
+      },
+      [&](cudaStream_t) {  // the launcher uses the device's compute stream and cuBLAS handle
+        const int dev = x.device().index;
+        Tensor ws = Tensor::empty({cuda::dequant_matmul_workspace(d, dev)}, DType::f32, x.device());
+        cuda::dequant_matmul_forward(x.data<float>(), q, lut, ptr_or_null<float>(bias),
+                                     y.data<float>(), d,
+                                     ws.numel() > 0 ? ws.data<float>() : nullptr, ws.numel(), dev);
+      });
   return y;
 }
 
@@ -96,24 +93,21 @@ Tensor backward_x_raw(const Tensor& dy, const Tensor& x, const Tensor& wq, const
   if (d.b == 0 || d.k == 0) return dx;
   const uint8_t* q = wq.data<uint8_t>();
   const float* lut = codebook.data<float>();
-  if (x.device().is_cpu()) {
-    const int64_t chunk = cpu::dequant_matmul_chunk_rows(d);
-    Tensor scratch = Tensor::empty({chunk * d.n}, x.dtype());
-    if (x.dtype() == DType::f32) {
-      cpu::dequant_matmul_backward_x<float>(dy.data<float>(), q, lut, dx.data<float>(), d,
-                                            scratch.data<float>(), chunk);
-    } else {
-      cpu::dequant_matmul_backward_x<double>(dy.data<double>(), q, lut, dx.data<double>(), d,
-                                             scratch.data<double>(), chunk);
-    }
-  } else {
-    Y8M_ON_CUDA({
-      Tensor ws =
-          Tensor::empty({cuda::dequant_matmul_backward_workspace(d)}, DType::f32, x.device());
-      cuda::dequant_matmul_backward_x(dy.data<float>(), q, lut, dx.data<float>(), d,
-                                      ws.data<float>(), ws.numel(), x.device().index);
-    });
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        const int64_t chunk = cpu::dequant_matmul_chunk_rows(d);
+        Tensor scratch = Tensor::empty({chunk * d.n}, x.dtype());
+        cpu::dequant_matmul_backward_x<T>(dy.data<T>(), q, lut, dx.data<T>(), d, scratch.data<T>(),
+                                          chunk);
+      },
+      [&](cudaStream_t) {  // the launcher uses the device's compute stream and cuBLAS handle
+        Tensor ws =
+            Tensor::empty({cuda::dequant_matmul_backward_workspace(d)}, DType::f32, x.device());
+        cuda::dequant_matmul_backward_x(dy.data<float>(), q, lut, dx.data<float>(), d,
+                                        ws.data<float>(), ws.numel(), x.device().index);
+      });
   return dx;
 }
 
@@ -134,8 +128,8 @@ Tensor dequantize(const Tensor& codebook, const Tensor& indices) {
     cpu::dequantize<float>(codebook.data<float>(), indices.data<uint8_t>(), out.data<float>(),
                            count);
   } else if (count > 0) {
-    Y8M_ON_CUDA(cuda::dequantize(codebook.data<float>(), indices.data<uint8_t>(), out.data<float>(),
-                                 count, stream_of(indices)));
+    cuda::dequantize(codebook.data<float>(), indices.data<uint8_t>(), out.data<float>(), count,
+                     stream_of(indices));
   }
   Y8M_TRACE_OP(op, {}, {codebook, indices}, {out});
   return out;

@@ -11,11 +11,9 @@
 #pragma once
 #include "ops/ops_layer.h"
 
-#include <cstdint>
+#include "ops/cuda_launcher.h"
 
-#ifdef Y8M_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
+#include <cstdint>
 
 namespace y8m::ops {
 
@@ -41,28 +39,29 @@ void dequant_matmul_backward_x(const T* dy, const uint8_t* wq, const float* lut,
                                const DequantMatmulSizes& d, T* scratch, int64_t chunk_rows);
 }  // namespace cpu
 
-#ifdef Y8M_WITH_CUDA
 namespace cuda {
-void dequantize(const float* lut, const uint8_t* idx, float* out, int64_t count, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void dequantize(const float* lut, const uint8_t* idx, float* out, int64_t count,
+                                  cudaStream_t st));
 
 // Batches of up to this many rows take the streaming path; larger ones the chunked cuBLAS path.
 inline constexpr int64_t kDequantStreamMaxRows = 64;
 
 // Floats of workspace dequant_matmul_forward needs for `d` on `device`: the split-K partial sums of
 // the streaming path, or the dequantized chunk of the GEMM path.
-int64_t dequant_matmul_workspace(const DequantMatmulSizes& d, int device);
+Y8M_CUDA_LAUNCHER(int64_t dequant_matmul_workspace(const DequantMatmulSizes& d, int device));
 // Y = X·W (+ bias) on the device's compute stream (its cuBLAS handle for large B). Deterministic:
 // for a given device and sizes the summation order is fixed (no atomics).
-void dequant_matmul_forward(const float* x, const uint8_t* wq, const float* lut, const float* bias,
-                            float* y, const DequantMatmulSizes& d, float* workspace,
-                            int64_t workspace_floats, int device);
+Y8M_CUDA_LAUNCHER(void dequant_matmul_forward(const float* x, const uint8_t* wq, const float* lut,
+                                              const float* bias, float* y,
+                                              const DequantMatmulSizes& d, float* workspace,
+                                              int64_t workspace_floats, int device));
 // Floats of scratch dequant_matmul_backward_x needs (one dequantized chunk of rows).
-int64_t dequant_matmul_backward_workspace(const DequantMatmulSizes& d);
+Y8M_CUDA_LAUNCHER(int64_t dequant_matmul_backward_workspace(const DequantMatmulSizes& d));
 // dX = dY·Wᵀ: chunked dequantization + cuBLAS sgemm per chunk (N > 0).
-void dequant_matmul_backward_x(const float* dy, const uint8_t* wq, const float* lut, float* dx,
-                               const DequantMatmulSizes& d, float* workspace,
-                               int64_t workspace_floats, int device);
+Y8M_CUDA_LAUNCHER(void dequant_matmul_backward_x(const float* dy, const uint8_t* wq,
+                                                 const float* lut, float* dx,
+                                                 const DequantMatmulSizes& d, float* workspace,
+                                                 int64_t workspace_floats, int device));
 }  // namespace cuda
-#endif
 
 }  // namespace y8m::ops

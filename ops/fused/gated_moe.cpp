@@ -37,18 +37,16 @@ void check_moe_inputs(const Tensor& gates, const Tensor& experts, int64_t m, con
 Tensor forward_raw(const Tensor& gates, const Tensor& experts, int64_t b, int64_t v, int64_t m) {
   Tensor out = Tensor::empty({b, v}, gates.dtype(), gates.device());
   const int64_t rows = b * v;
-  if (gates.device().is_cpu()) {
-    if (gates.dtype() == DType::f32) {
-      cpu::gated_moe_forward<float>(gates.data<float>(), experts.data<float>(), out.data<float>(),
-                                    rows, m);
-    } else {
-      cpu::gated_moe_forward<double>(gates.data<double>(), experts.data<double>(),
-                                     out.data<double>(), rows, m);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::gated_moe_forward(gates.data<float>(), experts.data<float>(),
-                                        out.data<float>(), rows, m, stream_of(gates)));
-  }
+  dispatch(
+      gates,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::gated_moe_forward<T>(gates.data<T>(), experts.data<T>(), out.data<T>(), rows, m);
+      },
+      [&](cudaStream_t st) {
+        cuda::gated_moe_forward(gates.data<float>(), experts.data<float>(), out.data<float>(), rows,
+                                m, st);
+      });
   return out;
 }
 
@@ -60,23 +58,19 @@ std::vector<Tensor> backward_raw(const Tensor& gates, const Tensor& experts, con
   Tensor dg, de;
   if (node.needs_input_grad(0)) dg = Tensor::empty(gates.shape(), gates.dtype(), gates.device());
   if (node.needs_input_grad(1)) de = Tensor::empty(experts.shape(), gates.dtype(), gates.device());
-  if (gates.device().is_cpu()) {
-    if (gates.dtype() == DType::f32) {
-      cpu::gated_moe_backward<float>(gates.data<float>(), experts.data<float>(), dout.data<float>(),
-                                     dg.defined() ? dg.data<float>() : nullptr,
-                                     de.defined() ? de.data<float>() : nullptr, rows, m);
-    } else {
-      cpu::gated_moe_backward<double>(gates.data<double>(), experts.data<double>(),
-                                      dout.data<double>(),
-                                      dg.defined() ? dg.data<double>() : nullptr,
-                                      de.defined() ? de.data<double>() : nullptr, rows, m);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::gated_moe_backward(
-        gates.data<float>(), experts.data<float>(), dout.data<float>(),
-        dg.defined() ? dg.data<float>() : nullptr, de.defined() ? de.data<float>() : nullptr, rows,
-        m, stream_of(gates)));
-  }
+  dispatch(
+      gates,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::gated_moe_backward<T>(gates.data<T>(), experts.data<T>(), dout.data<T>(),
+                                   dg.defined() ? dg.data<T>() : nullptr,
+                                   de.defined() ? de.data<T>() : nullptr, rows, m);
+      },
+      [&](cudaStream_t st) {
+        cuda::gated_moe_backward(gates.data<float>(), experts.data<float>(), dout.data<float>(),
+                                 dg.defined() ? dg.data<float>() : nullptr,
+                                 de.defined() ? de.data<float>() : nullptr, rows, m, st);
+      });
   return {dg, de};
 }
 
@@ -94,6 +88,7 @@ Tensor gated_moe_composite(const Tensor& gates, const Tensor& experts, int64_t n
 }
 
 Tensor gated_moe(const Tensor& gates, const Tensor& experts, int64_t num_mixtures) {
+  if (fusion_disabled()) return gated_moe_composite(gates, experts, num_mixtures);
   const int64_t m = num_mixtures;
   check_moe_inputs(gates, experts, m, kOp);
   const int64_t b = gates.size(0);

@@ -12,8 +12,8 @@
 //   d experts[m] = pi[m] * e[m] * (1 - e[m]) * dp
 // Output probability gating (moe_prob_gating) is composed by the model from batch_norm and sigmoid.
 //
-// gated_moe_composite is the same built from primitive ops: the oracle, and the path under
-// Y8M_DISABLE_FUSION=1.
+// gated_moe_composite is the same built from primitive ops: the test oracle, and what gated_moe
+// itself runs when Y8M_DISABLE_FUSION=1 (so a traced graph then holds the primitive ops).
 #pragma once
 #include "ops/ops_layer.h"
 

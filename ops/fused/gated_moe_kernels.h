@@ -9,15 +9,13 @@
 #pragma once
 #include "ops/ops_layer.h"
 
+#include "ops/cuda_launcher.h"
+
 #include "engine/philox.h"  // Y8M_HD
 
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
-
-#ifdef Y8M_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace y8m::ops {
 
@@ -138,13 +136,12 @@ void gated_moe_backward(const T* gates, const T* experts, const T* dout, T* dgat
                         int64_t rows, int64_t m);
 }  // namespace cpu
 
-#ifdef Y8M_WITH_CUDA
 namespace cuda {
-void gated_moe_forward(const float* gates, const float* experts, float* out, int64_t rows,
-                       int64_t m, cudaStream_t st);
-void gated_moe_backward(const float* gates, const float* experts, const float* dout, float* dgates,
-                        float* dexperts, int64_t rows, int64_t m, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void gated_moe_forward(const float* gates, const float* experts, float* out,
+                                         int64_t rows, int64_t m, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void gated_moe_backward(const float* gates, const float* experts,
+                                          const float* dout, float* dgates, float* dexperts,
+                                          int64_t rows, int64_t m, cudaStream_t st));
 }  // namespace cuda
-#endif
 
 }  // namespace y8m::ops

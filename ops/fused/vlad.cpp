@@ -70,15 +70,15 @@ void batched_gemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& 
     c.fill(0.0);
     return;
   }
-  if (a.device().is_cpu()) {
-    if (a.dtype() == DType::f32) {
-      cpu::gemm<float>(g, a.data<float>(), b.data<float>(), c.data<float>());
-    } else {
-      cpu::gemm<double>(g, a.data<double>(), b.data<double>(), c.data<double>());
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::gemm(g, a.data<float>(), b.data<float>(), c.data<float>(), a.device().index));
-  }
+  dispatch(
+      a,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::gemm<T>(g, a.data<T>(), b.data<T>(), c.data<T>());
+      },
+      [&](cudaStream_t) {
+        cuda::gemm(g, a.data<float>(), b.data<float>(), c.data<float>(), a.device().index);
+      });
 }
 
 // Strided batched geometry over B videos: C_b[m, n] = op(A_b)·op(B_b), all row-major and packed.
@@ -104,7 +104,6 @@ Tensor forward_raw(const Tensor& logits, const Tensor& z, const Tensor& centers,
                    bool keep, Saved* sv) {
   const Device dev = logits.device();
   const DType dt = logits.dtype();
-  const bool cpu_dev = dev.is_cpu(), f32 = dt == DType::f32;
   const bool has_c = centers.defined();
   Saved s;
   s.a = Tensor::empty({d.b * d.s, d.k}, dt, dev);
@@ -120,42 +119,33 @@ Tensor forward_raw(const Tensor& logits, const Tensor& z, const Tensor& centers,
   auto* ssq_yp = ssq_y.data<double>();
 
   // (1) A = softmax(logits).
-  if (cpu_dev) {
-    if (f32) {
-      cpu::softmax_forward<float>(logits.data<float>(), s.a.data<float>(), rows, d.k);
-    } else {
-      cpu::softmax_forward<double>(logits.data<double>(), s.a.data<double>(), rows, d.k);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::softmax_forward(logits.data<float>(), s.a.data<float>(), rows, d.k,
-                                      stream_of(logits)));
-  }
+  dispatch(
+      logits,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::softmax_forward<T>(logits.data<T>(), s.a.data<T>(), rows, d.k);
+      },
+      [&](cudaStream_t st) {
+        cuda::softmax_forward(logits.data<float>(), s.a.data<float>(), rows, d.k, st);
+      });
   // (2) agg_b = Z_bᵀ·A_b: [F, S]·[S, K] per video, written into y's buffer.
   batched_gemm(video_gemm(d, true, false, d.f, d.k, d.s), z, s.a, s.y);
   // (3) residual, intra-normalization, then the global normalization.
-  if (cpu_dev) {
-    if (f32) {
-      cpu::vlad_intra_forward<float>(d, s.a.data<float>(), has_c ? centers.data<float>() : nullptr,
-                                     s.y.data<float>(), has_c ? s.asum.data<float>() : nullptr,
-                                     ssq_i, ssq_yp);
-      cpu::vlad_global_forward<float>(d, ssq_yp, s.y.data<float>(), ssq_g, out.data<float>());
-    } else {
-      cpu::vlad_intra_forward<double>(d, s.a.data<double>(),
-                                      has_c ? centers.data<double>() : nullptr, s.y.data<double>(),
-                                      has_c ? s.asum.data<double>() : nullptr, ssq_i, ssq_yp);
-      cpu::vlad_global_forward<double>(d, ssq_yp, s.y.data<double>(), ssq_g, out.data<double>());
-    }
-  } else {
-#ifdef Y8M_WITH_CUDA
-    cudaStream_t st = stream_of(logits);
-    cuda::vlad_intra_forward(d, s.a.data<float>(), has_c ? centers.data<float>() : nullptr,
-                             s.y.data<float>(), has_c ? s.asum.data<float>() : nullptr, ssq_i,
-                             ssq_yp, st);
-    cuda::vlad_global_forward(d, ssq_yp, s.y.data<float>(), ssq_g, out.data<float>(), st);
-#else
-    Y8M_ON_CUDA();
-#endif
-  }
+  dispatch(
+      logits,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::vlad_intra_forward<T>(d, s.a.data<T>(), has_c ? centers.data<T>() : nullptr,
+                                   s.y.data<T>(), has_c ? s.asum.data<T>() : nullptr, ssq_i,
+                                   ssq_yp);
+        cpu::vlad_global_forward<T>(d, ssq_yp, s.y.data<T>(), ssq_g, out.data<T>());
+      },
+      [&](cudaStream_t st) {
+        cuda::vlad_intra_forward(d, s.a.data<float>(), has_c ? centers.data<float>() : nullptr,
+                                 s.y.data<float>(), has_c ? s.asum.data<float>() : nullptr, ssq_i,
+                                 ssq_yp, st);
+        cuda::vlad_global_forward(d, ssq_yp, s.y.data<float>(), ssq_g, out.data<float>(), st);
+      });
   if (keep) *sv = std::move(s);
   return out;
 }
@@ -169,7 +159,6 @@ std::vector<Tensor> backward_raw(const Tensor& dout, const Tensor& z, const Tens
   if (!need_l && !need_z && !need_c) return {Tensor(), Tensor(), Tensor()};
   const Device dev = dout.device();
   const DType dt = dout.dtype();
-  const bool cpu_dev = dev.is_cpu(), f32 = dt == DType::f32;
   // dasum only feeds the softmax gradient.
   const bool want_dasum = has_c && need_l;
   Tensor dagg = Tensor::empty({d.b, d.f, d.k}, dt, dev);
@@ -180,38 +169,25 @@ std::vector<Tensor> backward_raw(const Tensor& dout, const Tensor& z, const Tens
   const auto* ssq_g = s.ssq_global.data<double>();
 
   // Both normalizations and the residual.
-  if (cpu_dev) {
-    if (f32) {
-      cpu::vlad_norm_backward<float>(d, dout.data<float>(), s.y.data<float>(),
-                                     want_dasum ? centers.data<float>() : nullptr, ssq_i, ssq_g,
-                                     dagg.data<float>(), want_dasum ? dasum.data<float>() : nullptr,
-                                     scratch.data<double>());
-      if (need_c)
-        cpu::vlad_centers_backward<float>(d, s.asum.data<float>(), dagg.data<float>(),
-                                          dc.data<float>());
-    } else {
-      cpu::vlad_norm_backward<double>(
-          d, dout.data<double>(), s.y.data<double>(), want_dasum ? centers.data<double>() : nullptr,
-          ssq_i, ssq_g, dagg.data<double>(), want_dasum ? dasum.data<double>() : nullptr,
-          scratch.data<double>());
-      if (need_c)
-        cpu::vlad_centers_backward<double>(d, s.asum.data<double>(), dagg.data<double>(),
-                                           dc.data<double>());
-    }
-  } else {
-#ifdef Y8M_WITH_CUDA
-    cudaStream_t st = stream_of(dout);
-    cuda::vlad_norm_backward(d, dout.data<float>(), s.y.data<float>(),
-                             want_dasum ? centers.data<float>() : nullptr, ssq_i, ssq_g,
-                             dagg.data<float>(), want_dasum ? dasum.data<float>() : nullptr,
-                             scratch.data<double>(), st);
-    if (need_c)
-      cuda::vlad_centers_backward(d, s.asum.data<float>(), dagg.data<float>(), dc.data<float>(),
-                                  st);
-#else
-    Y8M_ON_CUDA();
-#endif
-  }
+  dispatch(
+      dout,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::vlad_norm_backward<T>(
+            d, dout.data<T>(), s.y.data<T>(), want_dasum ? centers.data<T>() : nullptr, ssq_i,
+            ssq_g, dagg.data<T>(), want_dasum ? dasum.data<T>() : nullptr, scratch.data<double>());
+        if (need_c)
+          cpu::vlad_centers_backward<T>(d, s.asum.data<T>(), dagg.data<T>(), dc.data<T>());
+      },
+      [&](cudaStream_t st) {
+        cuda::vlad_norm_backward(d, dout.data<float>(), s.y.data<float>(),
+                                 want_dasum ? centers.data<float>() : nullptr, ssq_i, ssq_g,
+                                 dagg.data<float>(), want_dasum ? dasum.data<float>() : nullptr,
+                                 scratch.data<double>(), st);
+        if (need_c)
+          cuda::vlad_centers_backward(d, s.asum.data<float>(), dagg.data<float>(), dc.data<float>(),
+                                      st);
+      });
 
   // dz_b = A_b·dagg_bᵀ: [S, K]·[K, F].
   Tensor dz;
@@ -224,19 +200,18 @@ std::vector<Tensor> backward_raw(const Tensor& dout, const Tensor& z, const Tens
   if (need_l) {
     dl = Tensor::empty({d.b * d.s, d.k}, dt, dev);
     batched_gemm(video_gemm(d, false, false, d.s, d.k, d.f), z, dagg, dl);
-    if (cpu_dev) {
-      if (f32) {
-        cpu::vlad_softmax_backward<float>(
-            d, s.a.data<float>(), want_dasum ? dasum.data<float>() : nullptr, dl.data<float>());
-      } else {
-        cpu::vlad_softmax_backward<double>(
-            d, s.a.data<double>(), want_dasum ? dasum.data<double>() : nullptr, dl.data<double>());
-      }
-    } else {
-      Y8M_ON_CUDA(cuda::vlad_softmax_backward(d, s.a.data<float>(),
-                                              want_dasum ? dasum.data<float>() : nullptr,
-                                              dl.data<float>(), stream_of(dout)));
-    }
+    dispatch(
+        dout,
+        [&](auto t) {
+          using T = decltype(t);
+          cpu::vlad_softmax_backward<T>(d, s.a.data<T>(), want_dasum ? dasum.data<T>() : nullptr,
+                                        dl.data<T>());
+        },
+        [&](cudaStream_t st) {
+          cuda::vlad_softmax_backward(d, s.a.data<float>(),
+                                      want_dasum ? dasum.data<float>() : nullptr, dl.data<float>(),
+                                      st);
+        });
   }
   return {dl, dz, dc};
 }
@@ -257,6 +232,7 @@ Tensor vlad_composite(const Tensor& logits, const Tensor& z, const Tensor& cente
 }
 
 Tensor vlad(const Tensor& logits, const Tensor& z, const Tensor& centers, int64_t batch) {
+  if (fusion_disabled()) return vlad_composite(logits, z, centers, batch);
   const VladSizes d = check_vlad(logits, z, centers, batch, kOp);
   const bool grad = autograd::any_requires_grad({logits, z, centers});
   Saved s;

@@ -15,7 +15,8 @@
 // fused kernels around it.
 //
 // vlad_composite computes the same from primitive ops (softmax, matmul, mul, sub, l2_normalize,
-// ...): it is the test oracle and what models use when Y8M_DISABLE_FUSION=1.
+// ...): it is the test oracle, and what vlad itself runs when Y8M_DISABLE_FUSION=1 (so a traced
+// graph then holds the primitive ops).
 #pragma once
 #include "ops/ops_layer.h"
 

@@ -22,14 +22,12 @@
 #pragma once
 #include "ops/ops_layer.h"
 
+#include "ops/cuda_launcher.h"
+
 #include "ops/reduce/reduce_math.h"
 
 #include <cstdint>
 #include <type_traits>
-
-#ifdef Y8M_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace y8m::ops {
 
@@ -90,20 +88,21 @@ template <class T>
 void vlad_softmax_backward(const VladSizes& d, const T* a, const T* dasum, T* da);
 }  // namespace cpu
 
-#ifdef Y8M_WITH_CUDA
 namespace cuda {
-void vlad_intra_forward(const VladSizes& d, const float* a, const float* centers, float* agg,
-                        float* asum, ReduceAcc* ssq_intra, ReduceAcc* ssq_y, cudaStream_t st);
-void vlad_global_forward(const VladSizes& d, const ReduceAcc* ssq_y, const float* y,
-                         ReduceAcc* ssq_global, float* out, cudaStream_t st);
-void vlad_norm_backward(const VladSizes& d, const float* dout, const float* y, const float* centers,
-                        const ReduceAcc* ssq_intra, const ReduceAcc* ssq_global, float* dagg,
-                        float* dasum, ReduceAcc* scratch, cudaStream_t st);
-void vlad_centers_backward(const VladSizes& d, const float* asum, const float* dagg,
-                           float* dcenters, cudaStream_t st);
-void vlad_softmax_backward(const VladSizes& d, const float* a, const float* dasum, float* da,
-                           cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void vlad_intra_forward(const VladSizes& d, const float* a, const float* centers,
+                                          float* agg, float* asum, ReduceAcc* ssq_intra,
+                                          ReduceAcc* ssq_y, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void vlad_global_forward(const VladSizes& d, const ReduceAcc* ssq_y,
+                                           const float* y, ReduceAcc* ssq_global, float* out,
+                                           cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void vlad_norm_backward(const VladSizes& d, const float* dout, const float* y,
+                                          const float* centers, const ReduceAcc* ssq_intra,
+                                          const ReduceAcc* ssq_global, float* dagg, float* dasum,
+                                          ReduceAcc* scratch, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void vlad_centers_backward(const VladSizes& d, const float* asum,
+                                             const float* dagg, float* dcenters, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void vlad_softmax_backward(const VladSizes& d, const float* a, const float* dasum,
+                                             float* da, cudaStream_t st));
 }  // namespace cuda
-#endif
 
 }  // namespace y8m::ops

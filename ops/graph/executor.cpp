@@ -18,34 +18,11 @@ std::string node_label(const Graph& g, size_t i) {
   return fmt::format("node {} ({})", i, g.nodes[i].op);
 }
 
-void validate_attrs(const Graph& g, size_t i, const OpDef& def) {
-  const Node& n = g.nodes[i];
-  for (const auto& [key, type] : def.attrs) {
-    const auto it = n.attrs.find(key);
-    Y8M_CHECK(it != n.attrs.end(), "graph: {} needs the attribute '{}' ({})", node_label(g, i), key,
-              attr_type_name(type));
-    Y8M_CHECK(it->second.type() == type, "graph: {} attribute '{}' must be {}, got {} {}",
-              node_label(g, i), key, attr_type_name(type), attr_type_name(it->second.type()),
-              it->second.str());
-  }
-  for (const auto& [key, value] : n.attrs) {
-    bool known = false;
-    for (const auto& a : def.attrs) known = known || key == a.first;
-    Y8M_CHECK(known, "graph: {} has an unknown attribute '{}' = {}", node_label(g, i), key,
-              value.str());
-  }
-  if (def.check) def.check(n, i);
-}
-
-size_t expected_outputs(const OpDef& def, const Node& n) {
-  return def.outputs_from_sizes ? n.attrs.at("sizes").ints().size() : 1;
-}
-
 }  // namespace
 
 std::vector<std::string> executable_ops() {
   std::vector<std::string> v;
-  for (const OpDef& d : op_table()) v.emplace_back(d.name);
+  for (const OpDef& d : op_table()) v.emplace_back(d.schema->name);
   return v;
 }
 
@@ -69,30 +46,13 @@ void validate(const Graph& g) {
     Y8M_CHECK(k >= 0, "graph: node {} has an unknown op '{}' (known: {})", i, n.op,
               fmt::join(executable_ops(), ", "));
     const OpDef& def = op_table()[static_cast<size_t>(k)];
-    validate_attrs(g, i, def);
-    if (def.num_inputs >= 0) {
-      Y8M_CHECK(n.inputs.size() == static_cast<size_t>(def.num_inputs),
-                "graph: {} needs {} inputs, got {}", node_label(g, i), def.num_inputs,
-                n.inputs.size());
-    } else {
-      Y8M_CHECK(!n.inputs.empty(), "graph: {} needs at least one input", node_label(g, i));
-    }
-    for (size_t j = 0; j < n.inputs.size(); ++j) {
-      const std::string& in = n.inputs[j];
-      if (in.empty()) {
-        bool optional = false;
-        for (int o : def.optional) optional = optional || static_cast<size_t>(o) == j;
-        Y8M_CHECK(optional, "graph: {} input {} is empty but not optional", node_label(g, i), j);
-        continue;
-      }
-      Y8M_CHECK(defined.count(in),
+    check_node(*def.schema, n, "graph: " + node_label(g, i));
+    if (def.check) def.check(n, i);
+    for (const std::string& in : n.inputs)
+      Y8M_CHECK(in.empty() || defined.count(in),
                 "graph: {} reads '{}', which is not a graph input, an initializer or an output of "
                 "an earlier node",
                 node_label(g, i), in);
-    }
-    Y8M_CHECK(n.outputs.size() == expected_outputs(def, n),
-              "graph: {} must write {} outputs, got {}", node_label(g, i), expected_outputs(def, n),
-              n.outputs.size());
     for (const std::string& out : n.outputs) {
       Y8M_CHECK(!out.empty(), "graph: {} writes a value with an empty name", node_label(g, i));
       Y8M_CHECK(defined.insert(out).second, "graph: {} writes '{}', which already exists",

@@ -3,6 +3,7 @@
 #include "ops/graph/op_table.h"
 
 #include "ops/fused/dequant_matmul.h"
+#include "ops/op_list.h"
 #include "ops/ops.h"
 #include "ops/sampling/frame_sampling.h"
 
@@ -12,7 +13,6 @@ namespace y8m::ops::graph {
 
 namespace {
 
-using T = AttrType;
 using Out = std::vector<Tensor>;
 
 Out one(Tensor t) { return Out{std::move(t)}; }
@@ -105,59 +105,66 @@ void check_frame_counts(const Node& n, size_t index) {
             "graph: node {} (frame_counts): dtype must be f32 or f64, got '{}'", index, d);
 }
 
-std::vector<OpDef> make_table() {
-  const std::vector<std::pair<const char*, AttrType>> none;
+// The run function (and extra check) of every op; the schema comes from ops/op_list.h.
+struct RunEntry {
+  const char* name;
+  std::vector<Tensor> (*run)(const OpArgs&);
+  void (*check)(const Node& node, size_t index) = nullptr;
+};
+
+std::vector<RunEntry> run_entries() {
   // clang-format off
   return {
-      {"matmul", 2, {}, {{"trans_a", T::b}, {"trans_b", T::b}},
-       [](const OpArgs& a) { return one(matmul(a.in(0), a.in(1), a.b("trans_a"), a.b("trans_b"))); }},
-      {"add", 2, {}, none, binary<add>},
-      {"sub", 2, {}, none, binary<sub>},
-      {"mul", 2, {}, none, binary<mul>},
-      {"div", 2, {}, none, binary<div>},
-      {"add_scalar", 1, {}, {{"scalar", T::f}}, scalar<add_scalar>},
-      {"mul_scalar", 1, {}, {{"scalar", T::f}}, scalar<mul_scalar>},
-      {"relu", 1, {}, none, unary<relu>},
-      {"relu6", 1, {}, none, unary<relu6>},
-      {"sigmoid", 1, {}, none, unary<sigmoid>},
-      {"tanh", 1, {}, none, unary<ops::tanh>},
-      {"exp", 1, {}, none, unary<ops::exp>},
-      {"log", 1, {}, none, unary<ops::log>},
-      {"sqrt", 1, {}, none, unary<ops::sqrt>},
-      {"square", 1, {}, none, unary<square>},
-      {"sum", 1, {}, {{"axis", T::i}, {"keepdim", T::b}}, reduce<sum>},
-      {"mean", 1, {}, {{"axis", T::i}, {"keepdim", T::b}}, reduce<mean>},
-      {"max", 1, {}, {{"axis", T::i}, {"keepdim", T::b}}, reduce<ops::max>},
-      {"softmax", 1, {}, none, unary<softmax>},
-      {"l2_normalize", 1, {}, {{"axis", T::i}},
-       [](const OpArgs& a) { return one(l2_normalize(a.in(0), a.i("axis"))); }},
-      {"reshape", 1, {}, {{"shape", T::ints}},
-       [](const OpArgs& a) { return one(reshape(a.in(0), a.ints("shape"))); }},
-      {"concat", -1, {}, {{"axis", T::i}},
-       [](const OpArgs& a) { return one(concat(a.inputs(), a.i("axis"))); }},
-      {"split", 1, {}, {{"sizes", T::ints}, {"axis", T::i}},
-       [](const OpArgs& a) { return split(a.in(0), a.ints("sizes"), a.i("axis")); },
-       nullptr, /*outputs_from_sizes=*/true},
-      {"slice", 1, {}, {{"axis", T::i}, {"begin", T::i}, {"end", T::i}},
-       [](const OpArgs& a) { return one(slice(a.in(0), a.i("axis"), a.i("begin"), a.i("end"))); }},
-      {"transpose", 1, {}, none, unary<transpose>},
-      {"gather_rows", 2, {}, none, run_gather_rows},
-      {"batch_norm", 5, {}, {{"epsilon", T::f}, {"training", T::b}}, run_batch_norm,
-       check_batch_norm},
-      {"sigmoid_cross_entropy", 2, {}, {{"epsilon", T::f}},
-       [](const OpArgs& a) { return one(sigmoid_cross_entropy(a.in(0), a.in(1), a.f("epsilon"))); }},
-      {"prepare_frames", 2, {}, none, run_prepare_frames},
-      {"vlad", 3, {2}, {{"samples", T::i}}, run_vlad},
-      {"gated_moe", 2, {}, {{"num_mixtures", T::i}},
-       [](const OpArgs& a) { return one(gated_moe(a.in(0), a.in(1), a.i("num_mixtures"))); }},
-      {"dequant_matmul", 4, {3}, none, run_dequant_matmul},
-      {"dequantize", 2, {}, none, binary<dequantize>},
-      {"sample_frames", 1, {}, {{"max_frames", T::i}, {"num_samples", T::i}, {"mode", T::s}},
-       run_sample_frames, check_sample_frames},
-      {"frame_counts", 1, {}, {{"max_frames", T::i}, {"min_count", T::i}, {"dtype", T::s}},
-       run_frame_counts, check_frame_counts},
+      {"matmul", [](const OpArgs& a) { return one(matmul(a.in(0), a.in(1), a.b("trans_a"), a.b("trans_b"))); }},
+      {"add", binary<add>},
+      {"sub", binary<sub>},
+      {"mul", binary<mul>},
+      {"div", binary<div>},
+      {"add_scalar", scalar<add_scalar>},
+      {"mul_scalar", scalar<mul_scalar>},
+#define Y8M_UNARY_RUN(X, name, lo, hi, forward, backward) {#name, unary<ops::name>},
+      Y8M_UNARY_OPS(Y8M_UNARY_RUN, _)
+#undef Y8M_UNARY_RUN
+      {"sum", reduce<sum>},
+      {"mean", reduce<mean>},
+      {"max", reduce<ops::max>},
+      {"softmax", unary<softmax>},
+      {"l2_normalize", [](const OpArgs& a) { return one(l2_normalize(a.in(0), a.i("axis"))); }},
+      {"reshape", [](const OpArgs& a) { return one(reshape(a.in(0), a.ints("shape"))); }},
+      {"concat", [](const OpArgs& a) { return one(concat(a.inputs(), a.i("axis"))); }},
+      {"split", [](const OpArgs& a) { return split(a.in(0), a.ints("sizes"), a.i("axis")); }},
+      {"slice", [](const OpArgs& a) { return one(slice(a.in(0), a.i("axis"), a.i("begin"), a.i("end"))); }},
+      {"transpose", unary<transpose>},
+      {"gather_rows", run_gather_rows},
+      {"batch_norm", run_batch_norm, check_batch_norm},
+      {"sigmoid_cross_entropy", [](const OpArgs& a) { return one(sigmoid_cross_entropy(a.in(0), a.in(1), a.f("epsilon"))); }},
+      {"prepare_frames", run_prepare_frames},
+      {"vlad", run_vlad},
+      {"gated_moe", [](const OpArgs& a) { return one(gated_moe(a.in(0), a.in(1), a.i("num_mixtures"))); }},
+      {"dequant_matmul", run_dequant_matmul},
+      {"dequantize", binary<dequantize>},
+      {"sample_frames", run_sample_frames, check_sample_frames},
+      {"frame_counts", run_frame_counts, check_frame_counts},
   };
   // clang-format on
+}
+
+std::vector<OpDef> make_table() {
+  std::unordered_map<std::string, RunEntry> runs;
+  for (const RunEntry& e : run_entries())
+    Y8M_ASSERT(runs.emplace(e.name, e).second, "ops/graph/op_table.cpp: {} is listed twice",
+               e.name);
+  std::vector<OpDef> table;
+  for (const OpSchema& s : op_schemas()) {
+    const auto it = runs.find(s.name);
+    Y8M_ASSERT(it != runs.end(), "ops/graph/op_table.cpp: {} (ops/op_list.h) has no run function",
+               s.name);
+    table.push_back(OpDef{&s, it->second.run, it->second.check});
+    runs.erase(it);
+  }
+  Y8M_ASSERT(runs.empty(), "ops/graph/op_table.cpp: {} is not in ops/op_list.h",
+             runs.empty() ? "" : runs.begin()->first);
+  return table;
 }
 
 }  // namespace
@@ -170,7 +177,8 @@ const std::vector<OpDef>& op_table() {
 int64_t find_op(const std::string& name) {
   static const std::unordered_map<std::string, int64_t> index = [] {
     std::unordered_map<std::string, int64_t> m;
-    for (size_t i = 0; i < op_table().size(); ++i) m[op_table()[i].name] = static_cast<int64_t>(i);
+    for (size_t i = 0; i < op_table().size(); ++i)
+      m[op_table()[i].schema->name] = static_cast<int64_t>(i);
     return m;
   }();
   const auto it = index.find(name);

@@ -1,11 +1,13 @@
-// The executor's one table from op name to the public op function (ops/graph/op_table.cpp): what
-// each op reads (inputs, attributes with types) and how it runs. Internal to ops/graph.
+// The executor's table from op name to the public op function (ops/graph/op_table.cpp); what each
+// op reads (inputs, attributes with types) is its schema (ops/graph/op_schema.h). Internal to
+// ops/graph.
 #pragma once
 #include "ops/ops_layer.h"
 
 #include "engine/rng.h"
 #include "engine/tensor.h"
 #include "ops/graph/graph.h"
+#include "ops/graph/op_schema.h"
 
 #include <string>
 #include <utility>
@@ -46,18 +48,16 @@ class OpArgs {
   engine::Generator& gen_;
 };
 
+// An op's schema (from ops/op_list.h) and how it runs.
 struct OpDef {
-  const char* name;
-  int num_inputs;                                       // -1: one or more (concat)
-  std::vector<int> optional;                            // input positions that may be absent ("")
-  std::vector<std::pair<const char*, AttrType>> attrs;  // all required
+  const OpSchema* schema;
   std::vector<Tensor> (*run)(const OpArgs&);
   // Extra attribute checks (valid enum names, ...); throws naming the problem. May be null.
   void (*check)(const Node& node, size_t index) = nullptr;
-  bool outputs_from_sizes = false;  // split: one output per entry of "sizes"; else one output
 };
 
-// One entry per op of ops/op_list.h (tests/graph checks the two lists agree).
+// One entry per op of ops/op_list.h, in list order; an op without a run function is an internal
+// error on first use (tests/graph).
 const std::vector<OpDef>& op_table();
 // Index into op_table(), or -1.
 int64_t find_op(const std::string& name);

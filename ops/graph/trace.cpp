@@ -2,6 +2,7 @@
 #include "ops/graph/trace.h"
 
 #include "autograd/variable.h"
+#include "ops/graph/op_schema.h"
 
 #include <cstring>
 #include <set>
@@ -74,6 +75,15 @@ void record_op(const char* op, const Attrs& attrs, const std::vector<Tensor>& in
   Node n;
   n.op = op;
   n.attrs = attrs;
+  // The node against the op's schema before the trace changes: absent inputs as "", the others
+  // and the outputs by placeholder names.
+  const OpSchema* schema = find_schema(op);
+  Y8M_ASSERT(schema != nullptr, "trace: {} is not in ops/op_list.h", op);
+  for (const Tensor& t : inputs) n.inputs.push_back(t.defined() ? "?" : "");
+  n.outputs.assign(outputs.size(), "?");
+  check_node(*schema, n, fmt::format("trace: {} (its Y8M_TRACE_OP line)", op));
+  n.inputs.clear();
+  n.outputs.clear();
   for (size_t i = 0; i < inputs.size(); ++i) n.inputs.push_back(st.input_name(inputs[i], op, i));
   const std::string base = std::string(op) + "_" + std::to_string(st.graph.nodes.size());
   for (size_t k = 0; k < outputs.size(); ++k) {

@@ -61,15 +61,15 @@ Tensor gemm_raw(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const bool batched = a.dim() == 3 || b.dim() == 3;
   Tensor c =
       Tensor::empty(batched ? Shape{g.batch, g.m, g.n} : Shape{g.m, g.n}, a.dtype(), a.device());
-  if (a.device().is_cpu()) {
-    if (a.dtype() == DType::f32) {
-      cpu::gemm<float>(g, a.data<float>(), b.data<float>(), c.data<float>());
-    } else {
-      cpu::gemm<double>(g, a.data<double>(), b.data<double>(), c.data<double>());
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::gemm(g, a.data<float>(), b.data<float>(), c.data<float>(), a.device().index));
-  }
+  dispatch(
+      a,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::gemm<T>(g, a.data<T>(), b.data<T>(), c.data<T>());
+      },
+      [&](cudaStream_t) {
+        cuda::gemm(g, a.data<float>(), b.data<float>(), c.data<float>(), a.device().index);
+      });
   return c;
 }
 

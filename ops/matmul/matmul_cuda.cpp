@@ -1,12 +1,10 @@
 // CUDA GEMM of the matmul family: cuBLAS strided batched sgemm. cuBLAS calls are host code, so this
-// is a .cpp compiled only in CUDA builds.
+// is a .cpp, compiled only in CUDA builds (ops/CMakeLists.txt: *_cuda.cpp).
 //
 // cuBLAS is column-major. A row-major [r, c] matrix with leading dimension ld is, to cuBLAS, the
 // column-major [c, r] matrix (its transpose) with the same ld. So the row-major C = op(A)·op(B) is
 // computed as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: operands swapped, the same transpose flags, and
 // m/n exchanged.
-#ifdef Y8M_WITH_CUDA
-
 #include "engine/cuda_context.h"
 #include "ops/matmul/matmul_kernels.h"
 
@@ -39,5 +37,3 @@ void gemm(const GemmShape& g, const float* a, const float* b, float* c, int devi
 }
 
 }  // namespace y8m::ops::cuda
-
-#endif  // Y8M_WITH_CUDA

@@ -6,11 +6,9 @@
 #pragma once
 #include "ops/ops_layer.h"
 
-#include <cstdint>
+#include "ops/cuda_launcher.h"
 
-#ifdef Y8M_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
+#include <cstdint>
 
 namespace y8m::ops {
 
@@ -37,12 +35,11 @@ template <class T>
 void gemm(const GemmShape& g, const T* a, const T* b, T* c);
 }  // namespace cpu
 
-#ifdef Y8M_WITH_CUDA
 namespace cuda {
 // cublasSgemmStridedBatched on the device's handle (bound to its compute stream); `device` selects
 // it.
-void gemm(const GemmShape& g, const float* a, const float* b, float* c, int device);
+Y8M_CUDA_LAUNCHER(void gemm(const GemmShape& g, const float* a, const float* b, float* c,
+                            int device));
 }  // namespace cuda
-#endif
 
 }  // namespace y8m::ops

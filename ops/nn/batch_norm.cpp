@@ -33,35 +33,28 @@ Saved training_stats(const Tensor& x, int64_t n, int64_t c, Tensor& moving_mean,
   const double var_factor =
       x.dim() == 2 && n > 1 ? static_cast<double>(n) / static_cast<double>(n - 1) : 1.0;
   const double momentum = 1.0 - opts.decay;
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      BnMovingUpdate<float> upd;
-      if (opts.update_moving)
-        upd = {moving_mean.data<float>(), moving_variance.data<float>(),
-               static_cast<float>(momentum), static_cast<float>(var_factor)};
-      cpu::batch_norm_stats<float>(x.data<float>(), n, c, opts.epsilon, s.mean.data<float>(),
-                                   s.invstd.data<float>(), upd);
-    } else {
-      BnMovingUpdate<double> upd;
-      if (opts.update_moving)
-        upd = {moving_mean.data<double>(), moving_variance.data<double>(), momentum, var_factor};
-      cpu::batch_norm_stats<double>(x.data<double>(), n, c, opts.epsilon, s.mean.data<double>(),
-                                    s.invstd.data<double>(), upd);
-    }
-  } else {
-#ifdef Y8M_WITH_CUDA
-    BnMovingUpdate<float> upd;
+  auto moving_update = [&](auto t) {
+    using T = decltype(t);
+    BnMovingUpdate<T> upd;
     if (opts.update_moving)
-      upd = {moving_mean.data<float>(), moving_variance.data<float>(), static_cast<float>(momentum),
-             static_cast<float>(var_factor)};
-    Tensor partials = Tensor::empty({cuda::batch_norm_partials_size(n, c)}, DType::f32, x.device());
-    cuda::batch_norm_stats(x.data<float>(), n, c, static_cast<float>(opts.epsilon),
-                           s.mean.data<float>(), s.invstd.data<float>(), upd,
-                           partials.data<float>(), stream_of(x));
-#else
-    Y8M_ON_CUDA();
-#endif
-  }
+      upd = {moving_mean.data<T>(), moving_variance.data<T>(), static_cast<T>(momentum),
+             static_cast<T>(var_factor)};
+    return upd;
+  };
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::batch_norm_stats<T>(x.data<T>(), n, c, opts.epsilon, s.mean.data<T>(),
+                                 s.invstd.data<T>(), moving_update(t));
+      },
+      [&](cudaStream_t st) {
+        Tensor partials =
+            Tensor::empty({cuda::batch_norm_partials_size(n, c)}, DType::f32, x.device());
+        cuda::batch_norm_stats(x.data<float>(), n, c, static_cast<float>(opts.epsilon),
+                               s.mean.data<float>(), s.invstd.data<float>(), moving_update(0.f),
+                               partials.data<float>(), st);
+      });
   return s;
 }
 
@@ -69,40 +62,33 @@ Saved inference_stats(const Tensor& x, const Tensor& moving_mean, const Tensor& 
                       int64_t c, const BatchNormOptions& opts) {
   // The mean is copied so that a later in-place update cannot change what backward sees.
   Saved s{moving_mean.clone(), Tensor::empty({c}, x.dtype(), x.device())};
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::batch_norm_invstd<float>(moving_variance.data<float>(), c, opts.epsilon,
-                                    s.invstd.data<float>());
-    } else {
-      cpu::batch_norm_invstd<double>(moving_variance.data<double>(), c, opts.epsilon,
-                                     s.invstd.data<double>());
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::batch_norm_invstd(moving_variance.data<float>(), c,
-                                        static_cast<float>(opts.epsilon), s.invstd.data<float>(),
-                                        stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::batch_norm_invstd<T>(moving_variance.data<T>(), c, opts.epsilon, s.invstd.data<T>());
+      },
+      [&](cudaStream_t st) {
+        cuda::batch_norm_invstd(moving_variance.data<float>(), c, static_cast<float>(opts.epsilon),
+                                s.invstd.data<float>(), st);
+      });
   return s;
 }
 
 Tensor apply_raw(const Tensor& x, int64_t n, int64_t c, const Saved& s, const Tensor& gamma,
                  const Tensor& beta) {
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::batch_norm_apply<float>(x.data<float>(), n, c, s.mean.data<float>(),
-                                   s.invstd.data<float>(), gamma.data<float>(), beta.data<float>(),
-                                   y.data<float>());
-    } else {
-      cpu::batch_norm_apply<double>(x.data<double>(), n, c, s.mean.data<double>(),
-                                    s.invstd.data<double>(), gamma.data<double>(),
-                                    beta.data<double>(), y.data<double>());
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::batch_norm_apply(x.data<float>(), n, c, s.mean.data<float>(),
-                                       s.invstd.data<float>(), gamma.data<float>(),
-                                       beta.data<float>(), y.data<float>(), stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::batch_norm_apply<T>(x.data<T>(), n, c, s.mean.data<T>(), s.invstd.data<T>(),
+                                 gamma.data<T>(), beta.data<T>(), y.data<T>());
+      },
+      [&](cudaStream_t st) {
+        cuda::batch_norm_apply(x.data<float>(), n, c, s.mean.data<float>(), s.invstd.data<float>(),
+                               gamma.data<float>(), beta.data<float>(), y.data<float>(), st);
+      });
   return y;
 }
 
@@ -115,43 +101,29 @@ std::vector<Tensor> backward_raw(const Tensor& x, const Tensor& dy, int64_t n, i
   Tensor dx;
   const bool want_dx = node.needs_input_grad(0);
   if (want_dx) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::batch_norm_backward_reduce<float>(x.data<float>(), dy.data<float>(), n, c,
-                                             s.mean.data<float>(), s.invstd.data<float>(),
-                                             dgamma.data<float>(), dbeta.data<float>());
-      if (want_dx)
-        cpu::batch_norm_backward_dx<float>(x.data<float>(), dy.data<float>(), n, c,
-                                           s.mean.data<float>(), s.invstd.data<float>(),
-                                           gamma.data<float>(), dgamma.data<float>(),
-                                           dbeta.data<float>(), training, dx.data<float>());
-    } else {
-      cpu::batch_norm_backward_reduce<double>(x.data<double>(), dy.data<double>(), n, c,
-                                              s.mean.data<double>(), s.invstd.data<double>(),
-                                              dgamma.data<double>(), dbeta.data<double>());
-      if (want_dx)
-        cpu::batch_norm_backward_dx<double>(x.data<double>(), dy.data<double>(), n, c,
-                                            s.mean.data<double>(), s.invstd.data<double>(),
-                                            gamma.data<double>(), dgamma.data<double>(),
-                                            dbeta.data<double>(), training, dx.data<double>());
-    }
-  } else {
-#ifdef Y8M_WITH_CUDA
-    cudaStream_t st = stream_of(x);
-    Tensor partials =
-        Tensor::empty({2 * cuda::batch_norm_partials_size(n, c)}, DType::f32, x.device());
-    cuda::batch_norm_backward_reduce(x.data<float>(), dy.data<float>(), n, c, s.mean.data<float>(),
-                                     s.invstd.data<float>(), dgamma.data<float>(),
-                                     dbeta.data<float>(), partials.data<float>(), st);
-    if (want_dx)
-      cuda::batch_norm_backward_dx(x.data<float>(), dy.data<float>(), n, c, s.mean.data<float>(),
-                                   s.invstd.data<float>(), gamma.data<float>(),
-                                   dgamma.data<float>(), dbeta.data<float>(), training,
-                                   dx.data<float>(), st);
-#else
-    Y8M_ON_CUDA();
-#endif
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::batch_norm_backward_reduce<T>(x.data<T>(), dy.data<T>(), n, c, s.mean.data<T>(),
+                                           s.invstd.data<T>(), dgamma.data<T>(), dbeta.data<T>());
+        if (want_dx)
+          cpu::batch_norm_backward_dx<T>(x.data<T>(), dy.data<T>(), n, c, s.mean.data<T>(),
+                                         s.invstd.data<T>(), gamma.data<T>(), dgamma.data<T>(),
+                                         dbeta.data<T>(), training, dx.data<T>());
+      },
+      [&](cudaStream_t st) {
+        Tensor partials =
+            Tensor::empty({2 * cuda::batch_norm_partials_size(n, c)}, DType::f32, x.device());
+        cuda::batch_norm_backward_reduce(
+            x.data<float>(), dy.data<float>(), n, c, s.mean.data<float>(), s.invstd.data<float>(),
+            dgamma.data<float>(), dbeta.data<float>(), partials.data<float>(), st);
+        if (want_dx)
+          cuda::batch_norm_backward_dx(x.data<float>(), dy.data<float>(), n, c,
+                                       s.mean.data<float>(), s.invstd.data<float>(),
+                                       gamma.data<float>(), dgamma.data<float>(),
+                                       dbeta.data<float>(), training, dx.data<float>(), st);
+      });
   return {dx, node.needs_input_grad(1) ? dgamma : Tensor(),
           node.needs_input_grad(2) ? dbeta : Tensor()};
 }

@@ -30,8 +30,8 @@ Tensor prepare_frames(const Tensor& frames, const Tensor& num_frames) {
     cpu::prepare_frames(frames.data<uint8_t>(), num_frames.data<int32_t>(), b, t, f,
                         out.data<float>());
   } else {
-    Y8M_ON_CUDA(cuda::prepare_frames(frames.data<uint8_t>(), num_frames.data<int32_t>(), b, t, f,
-                                     out.data<float>(), stream_of(frames)));
+    cuda::prepare_frames(frames.data<uint8_t>(), num_frames.data<int32_t>(), b, t, f,
+                         out.data<float>(), stream_of(frames));
   }
   Y8M_TRACE_OP(kOp, {}, {frames, num_frames}, {out});
   return out;

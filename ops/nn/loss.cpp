@@ -15,19 +15,17 @@ constexpr const char* kOp = "sigmoid_cross_entropy";
 Tensor backward_raw(const Tensor& p, const Tensor& y, const Tensor& g, double eps) {
   const int64_t b = p.size(0), c = p.size(1);
   Tensor dp = Tensor::empty(p.shape(), p.dtype(), p.device());
-  if (p.device().is_cpu()) {
-    if (p.dtype() == DType::f32) {
-      cpu::sigmoid_cross_entropy_backward<float>(p.data<float>(), y.data<float>(), g.data<float>(),
-                                                 b, c, static_cast<float>(eps), dp.data<float>());
-    } else {
-      cpu::sigmoid_cross_entropy_backward<double>(p.data<double>(), y.data<double>(),
-                                                  g.data<double>(), b, c, eps, dp.data<double>());
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::sigmoid_cross_entropy_backward(p.data<float>(), y.data<float>(),
-                                                     g.data<float>(), b, c, static_cast<float>(eps),
-                                                     dp.data<float>(), stream_of(p)));
-  }
+  dispatch(
+      p,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::sigmoid_cross_entropy_backward<T>(p.data<T>(), y.data<T>(), g.data<T>(), b, c,
+                                               static_cast<T>(eps), dp.data<T>());
+      },
+      [&](cudaStream_t st) {
+        cuda::sigmoid_cross_entropy_backward(p.data<float>(), y.data<float>(), g.data<float>(), b,
+                                             c, static_cast<float>(eps), dp.data<float>(), st);
+      });
   return dp;
 }
 
@@ -45,24 +43,19 @@ Tensor sigmoid_cross_entropy(const Tensor& p, const Tensor& y, double epsilon) {
   Y8M_CHECK(epsilon >= 0, "{}: epsilon must be non-negative, got {}", kOp, epsilon);
   const int64_t b = p.size(0), c = p.size(1);
   Tensor loss = Tensor::empty({}, p.dtype(), p.device());
-  if (p.device().is_cpu()) {
-    if (p.dtype() == DType::f32) {
-      cpu::sigmoid_cross_entropy_forward<float>(p.data<float>(), y.data<float>(), b, c,
-                                                static_cast<float>(epsilon), loss.data<float>());
-    } else {
-      cpu::sigmoid_cross_entropy_forward<double>(p.data<double>(), y.data<double>(), b, c, epsilon,
-                                                 loss.data<double>());
-    }
-  } else {
-#ifdef Y8M_WITH_CUDA
-    Tensor row_sums = Tensor::empty({b}, DType::f32, p.device());
-    cuda::sigmoid_cross_entropy_forward(p.data<float>(), y.data<float>(), b, c,
-                                        static_cast<float>(epsilon), loss.data<float>(),
-                                        row_sums.data<float>(), stream_of(p));
-#else
-    Y8M_ON_CUDA();
-#endif
-  }
+  dispatch(
+      p,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::sigmoid_cross_entropy_forward<T>(p.data<T>(), y.data<T>(), b, c,
+                                              static_cast<T>(epsilon), loss.data<T>());
+      },
+      [&](cudaStream_t st) {
+        Tensor row_sums = Tensor::empty({b}, DType::f32, p.device());
+        cuda::sigmoid_cross_entropy_forward(p.data<float>(), y.data<float>(), b, c,
+                                            static_cast<float>(epsilon), loss.data<float>(),
+                                            row_sums.data<float>(), st);
+      });
   if (autograd::any_requires_grad({p})) {
     autograd::record(
         kOp, {p}, {loss},

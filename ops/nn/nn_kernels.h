@@ -7,11 +7,9 @@
 #pragma once
 #include "ops/ops_layer.h"
 
-#include <cstdint>
+#include "ops/cuda_launcher.h"
 
-#ifdef Y8M_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
+#include <cstdint>
 
 namespace y8m::ops {
 
@@ -64,33 +62,40 @@ void prepare_frames(const uint8_t* q, const int32_t* num_frames, int64_t b, int6
                     int64_t f, float* out);
 }  // namespace cpu
 
-#ifdef Y8M_WITH_CUDA
 namespace cuda {
 // `partials` is scratch of batch_norm_partials_size(n, c) floats (deterministic two-level
 // reduction).
-int64_t batch_norm_partials_size(int64_t n, int64_t c);
-void batch_norm_stats(const float* x, int64_t n, int64_t c, float eps, float* mean, float* invstd,
-                      const BnMovingUpdate<float>& upd, float* partials, cudaStream_t st);
-void batch_norm_invstd(const float* var, int64_t c, float eps, float* invstd, cudaStream_t st);
-void batch_norm_apply(const float* x, int64_t n, int64_t c, const float* mean, const float* invstd,
-                      const float* gamma, const float* beta, float* y, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(int64_t batch_norm_partials_size(int64_t n, int64_t c));
+Y8M_CUDA_LAUNCHER(void batch_norm_stats(const float* x, int64_t n, int64_t c, float eps,
+                                        float* mean, float* invstd,
+                                        const BnMovingUpdate<float>& upd, float* partials,
+                                        cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void batch_norm_invstd(const float* var, int64_t c, float eps, float* invstd,
+                                         cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void batch_norm_apply(const float* x, int64_t n, int64_t c, const float* mean,
+                                        const float* invstd, const float* gamma, const float* beta,
+                                        float* y, cudaStream_t st));
 // `partials` holds 2 * batch_norm_partials_size(n, c) floats.
-void batch_norm_backward_reduce(const float* x, const float* dy, int64_t n, int64_t c,
-                                const float* mean, const float* invstd, float* dgamma, float* dbeta,
-                                float* partials, cudaStream_t st);
-void batch_norm_backward_dx(const float* x, const float* dy, int64_t n, int64_t c,
-                            const float* mean, const float* invstd, const float* gamma,
-                            const float* dgamma, const float* dbeta, bool training, float* dx,
-                            cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void batch_norm_backward_reduce(const float* x, const float* dy, int64_t n,
+                                                  int64_t c, const float* mean, const float* invstd,
+                                                  float* dgamma, float* dbeta, float* partials,
+                                                  cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void batch_norm_backward_dx(const float* x, const float* dy, int64_t n, int64_t c,
+                                              const float* mean, const float* invstd,
+                                              const float* gamma, const float* dgamma,
+                                              const float* dbeta, bool training, float* dx,
+                                              cudaStream_t st));
 
 // `row_sums` is scratch of b floats.
-void sigmoid_cross_entropy_forward(const float* p, const float* y, int64_t b, int64_t c, float eps,
-                                   float* loss, float* row_sums, cudaStream_t st);
-void sigmoid_cross_entropy_backward(const float* p, const float* y, const float* g, int64_t b,
-                                    int64_t c, float eps, float* dp, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void sigmoid_cross_entropy_forward(const float* p, const float* y, int64_t b,
+                                                     int64_t c, float eps, float* loss,
+                                                     float* row_sums, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void sigmoid_cross_entropy_backward(const float* p, const float* y,
+                                                      const float* g, int64_t b, int64_t c,
+                                                      float eps, float* dp, cudaStream_t st));
 
-void prepare_frames(const uint8_t* q, const int32_t* num_frames, int64_t b, int64_t t_max,
-                    int64_t f, float* out, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void prepare_frames(const uint8_t* q, const int32_t* num_frames, int64_t b,
+                                      int64_t t_max, int64_t f, float* out, cudaStream_t st));
 
 #ifdef __CUDACC__
 // Sum of `v` over a block of kBlock threads (a multiple of 32, at most 1024) in a fixed order (warp
@@ -113,6 +118,5 @@ __device__ inline float block_sum(float v) {
 }
 #endif
 }  // namespace cuda
-#endif
 
 }  // namespace y8m::ops

@@ -48,16 +48,15 @@ Tensor reduce_raw(ReduceKind k, const Tensor& x, const AxisSplit& s, const Shape
                   const Tensor& argmax) {
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
   int64_t* am = argmax.defined() ? argmax.data<int64_t>() : nullptr;
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::reduce_axis<float>(k, x.data<float>(), y.data<float>(), am, s.outer, s.n, s.inner);
-    } else {
-      cpu::reduce_axis<double>(k, x.data<double>(), y.data<double>(), am, s.outer, s.n, s.inner);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::reduce_axis(k, x.data<float>(), y.data<float>(), am, s.outer, s.n, s.inner,
-                                  stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::reduce_axis<T>(k, x.data<T>(), y.data<T>(), am, s.outer, s.n, s.inner);
+      },
+      [&](cudaStream_t st) {
+        cuda::reduce_axis(k, x.data<float>(), y.data<float>(), am, s.outer, s.n, s.inner, st);
+      });
   return y;
 }
 
@@ -65,18 +64,17 @@ Tensor reduce_raw(ReduceKind k, const Tensor& x, const AxisSplit& s, const Shape
 Tensor broadcast_axis_raw(const Tensor& dy, const Shape& x_shape, const AxisSplit& s,
                           double scale) {
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
-  if (dy.device().is_cpu()) {
-    if (dy.dtype() == DType::f32) {
-      cpu::broadcast_axis<float>(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner,
-                                 static_cast<float>(scale));
-    } else {
-      cpu::broadcast_axis<double>(dy.data<double>(), dx.data<double>(), s.outer, s.n, s.inner,
-                                  scale);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::broadcast_axis(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner,
-                                     static_cast<float>(scale), stream_of(dy)));
-  }
+  dispatch(
+      dy,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::broadcast_axis<T>(dy.data<T>(), dx.data<T>(), s.outer, s.n, s.inner,
+                               static_cast<T>(scale));
+      },
+      [&](cudaStream_t st) {
+        cuda::broadcast_axis(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner,
+                             static_cast<float>(scale), st);
+      });
   return dx;
 }
 
@@ -84,16 +82,15 @@ Tensor max_backward_raw(const Tensor& dy, const Tensor& argmax, const Shape& x_s
                         const AxisSplit& s) {
   Tensor dx = Tensor::empty(x_shape, dy.dtype(), dy.device());
   const int64_t* am = argmax.data<int64_t>();
-  if (dy.device().is_cpu()) {
-    if (dy.dtype() == DType::f32) {
-      cpu::max_backward<float>(dy.data<float>(), am, dx.data<float>(), s.outer, s.n, s.inner);
-    } else {
-      cpu::max_backward<double>(dy.data<double>(), am, dx.data<double>(), s.outer, s.n, s.inner);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::max_backward(dy.data<float>(), am, dx.data<float>(), s.outer, s.n, s.inner,
-                                   stream_of(dy)));
-  }
+  dispatch(
+      dy,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::max_backward<T>(dy.data<T>(), am, dx.data<T>(), s.outer, s.n, s.inner);
+      },
+      [&](cudaStream_t st) {
+        cuda::max_backward(dy.data<float>(), am, dx.data<float>(), s.outer, s.n, s.inner, st);
+      });
   return dx;
 }
 
@@ -130,34 +127,31 @@ Tensor reduce(ReduceKind k, const Tensor& x, int64_t axis, bool keepdim) {
 
 Tensor softmax_backward_raw(const Tensor& y, const Tensor& dy, int64_t rows, int64_t n) {
   Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
-  if (y.device().is_cpu()) {
-    if (y.dtype() == DType::f32) {
-      cpu::softmax_backward<float>(y.data<float>(), dy.data<float>(), dx.data<float>(), rows, n);
-    } else {
-      cpu::softmax_backward<double>(y.data<double>(), dy.data<double>(), dx.data<double>(), rows,
-                                    n);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), rows, n,
-                                       stream_of(y)));
-  }
+  dispatch(
+      y,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::softmax_backward<T>(y.data<T>(), dy.data<T>(), dx.data<T>(), rows, n);
+      },
+      [&](cudaStream_t st) {
+        cuda::softmax_backward(y.data<float>(), dy.data<float>(), dx.data<float>(), rows, n, st);
+      });
   return dx;
 }
 
 Tensor l2_normalize_backward_raw(const Tensor& x, const Tensor& dy, const AxisSplit& s) {
   Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::l2_normalize_backward<float>(x.data<float>(), dy.data<float>(), dx.data<float>(),
-                                        s.outer, s.n, s.inner);
-    } else {
-      cpu::l2_normalize_backward<double>(x.data<double>(), dy.data<double>(), dx.data<double>(),
-                                         s.outer, s.n, s.inner);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::l2_normalize_backward(x.data<float>(), dy.data<float>(), dx.data<float>(),
-                                            s.outer, s.n, s.inner, stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::l2_normalize_backward<T>(x.data<T>(), dy.data<T>(), dx.data<T>(), s.outer, s.n,
+                                      s.inner);
+      },
+      [&](cudaStream_t st) {
+        cuda::l2_normalize_backward(x.data<float>(), dy.data<float>(), dx.data<float>(), s.outer,
+                                    s.n, s.inner, st);
+      });
   return dx;
 }
 
@@ -179,15 +173,15 @@ Tensor softmax(const Tensor& x) {
   const int64_t n = x.size(-1);
   const int64_t rows = n == 0 ? 0 : x.numel() / n;
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::softmax_forward<float>(x.data<float>(), y.data<float>(), rows, n);
-    } else {
-      cpu::softmax_forward<double>(x.data<double>(), y.data<double>(), rows, n);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::softmax_forward(x.data<float>(), y.data<float>(), rows, n, stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::softmax_forward<T>(x.data<T>(), y.data<T>(), rows, n);
+      },
+      [&](cudaStream_t st) {
+        cuda::softmax_forward(x.data<float>(), y.data<float>(), rows, n, st);
+      });
   if (autograd::any_requires_grad({x})) {
     autograd::record("softmax", {x}, {y},
                      [rows, n, y = autograd::detach(y)](const std::vector<Tensor>& g, const Node&) {
@@ -202,16 +196,15 @@ Tensor l2_normalize(const Tensor& x, int64_t axis) {
   int64_t a = 0;
   const AxisSplit s = split_axis(x, axis, "l2_normalize", &a);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::l2_normalize_forward<float>(x.data<float>(), y.data<float>(), s.outer, s.n, s.inner);
-    } else {
-      cpu::l2_normalize_forward<double>(x.data<double>(), y.data<double>(), s.outer, s.n, s.inner);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::l2_normalize_forward(x.data<float>(), y.data<float>(), s.outer, s.n, s.inner,
-                                           stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::l2_normalize_forward<T>(x.data<T>(), y.data<T>(), s.outer, s.n, s.inner);
+      },
+      [&](cudaStream_t st) {
+        cuda::l2_normalize_forward(x.data<float>(), y.data<float>(), s.outer, s.n, s.inner, st);
+      });
   // The backward recomputes sum(x^2) from x, so only the input is captured (no saved output).
   if (autograd::any_requires_grad({x})) {
     autograd::record("l2_normalize", {x}, {y}, [s, x](const std::vector<Tensor>& g, const Node&) {

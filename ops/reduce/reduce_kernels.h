@@ -5,13 +5,11 @@
 #pragma once
 #include "ops/ops_layer.h"
 
+#include "ops/cuda_launcher.h"
+
 #include "ops/reduce/reduce_math.h"
 
 #include <cstdint>
-
-#ifdef Y8M_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace y8m::ops {
 
@@ -42,22 +40,22 @@ template <class T>
 void l2_normalize_backward(const T* x, const T* dy, T* dx, int64_t outer, int64_t n, int64_t inner);
 }  // namespace cpu
 
-#ifdef Y8M_WITH_CUDA
 namespace cuda {
-void reduce_axis(ReduceKind k, const float* x, float* y, int64_t* argmax, int64_t outer, int64_t n,
-                 int64_t inner, cudaStream_t st);
-void broadcast_axis(const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner,
-                    float scale, cudaStream_t st);
-void max_backward(const float* dy, const int64_t* argmax, float* dx, int64_t outer, int64_t n,
-                  int64_t inner, cudaStream_t st);
-void softmax_forward(const float* x, float* y, int64_t rows, int64_t n, cudaStream_t st);
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t n,
-                      cudaStream_t st);
-void l2_normalize_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner,
-                          cudaStream_t st);
-void l2_normalize_backward(const float* x, const float* dy, float* dx, int64_t outer, int64_t n,
-                           int64_t inner, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void reduce_axis(ReduceKind k, const float* x, float* y, int64_t* argmax,
+                                   int64_t outer, int64_t n, int64_t inner, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void broadcast_axis(const float* dy, float* dx, int64_t outer, int64_t n,
+                                      int64_t inner, float scale, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void max_backward(const float* dy, const int64_t* argmax, float* dx,
+                                    int64_t outer, int64_t n, int64_t inner, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void softmax_forward(const float* x, float* y, int64_t rows, int64_t n,
+                                       cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
+                                        int64_t n, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void l2_normalize_forward(const float* x, float* y, int64_t outer, int64_t n,
+                                            int64_t inner, cudaStream_t st));
+Y8M_CUDA_LAUNCHER(void l2_normalize_backward(const float* x, const float* dy, float* dx,
+                                             int64_t outer, int64_t n, int64_t inner,
+                                             cudaStream_t st));
 }  // namespace cuda
-#endif
 
 }  // namespace y8m::ops

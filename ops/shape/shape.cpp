@@ -39,7 +39,7 @@ void copy_blocks(const Tensor& src, int64_t src_ld, int64_t src_off, const Tenso
   if (src.device().is_cpu()) {
     cpu::copy_rows(s, src_ld * eb, d, dst_ld * eb, rows, count * eb);
   } else {
-    Y8M_ON_CUDA(cuda::copy_rows(s, src_ld * eb, d, dst_ld * eb, rows, count * eb, stream_of(src)));
+    cuda::copy_rows(s, src_ld * eb, d, dst_ld * eb, rows, count * eb, stream_of(src));
   }
 }
 
@@ -96,15 +96,13 @@ Tensor transpose_raw(const Tensor& x) {
   const int64_t m = x.size(-2), n = x.size(-1);
   int64_t batch = 1;
   for (size_t d = 0; d + 2 < r; ++d) batch *= shape[d];
-  if (x.device().is_cpu()) {
-    if (x.dtype() == DType::f32) {
-      cpu::transpose<float>(x.data<float>(), y.data<float>(), batch, m, n);
-    } else {
-      cpu::transpose<double>(x.data<double>(), y.data<double>(), batch, m, n);
-    }
-  } else {
-    Y8M_ON_CUDA(cuda::transpose(x.data<float>(), y.data<float>(), batch, m, n, stream_of(x)));
-  }
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::transpose<T>(x.data<T>(), y.data<T>(), batch, m, n);
+      },
+      [&](cudaStream_t st) { cuda::transpose(x.data<float>(), y.data<float>(), batch, m, n, st); });
   return y;
 }
 
@@ -144,22 +142,10 @@ Tensor gather_raw(const Tensor& x, const Tensor& index) {
       cpu::gather_rows<int32_t>(x.data_ptr(), index.data<int32_t>(), out.data_ptr(), m, row_bytes);
     }
   } else {
-    Y8M_ON_CUDA(cuda::gather_rows(x.data_ptr(), index.data_ptr(), i64, out.data_ptr(), m, x.size(0),
-                                  row_bytes, stream_of(x)));
+    cuda::gather_rows(x.data_ptr(), index.data_ptr(), i64, out.data_ptr(), m, x.size(0), row_bytes,
+                      stream_of(x));
   }
   return out;
-}
-
-template <class T>
-void gather_backward_cpu(const Tensor& index, const Tensor& dy, Tensor& dx, int64_t d) {
-  const int64_t m = index.size(0), n = dx.size(0);
-  if (index.dtype() == DType::i64) {
-    cpu::gather_rows_backward<T, int64_t>(index.data<int64_t>(), dy.data<T>(), dx.data<T>(), m, n,
-                                          d);
-  } else {
-    cpu::gather_rows_backward<T, int32_t>(index.data<int32_t>(), dy.data<T>(), dx.data<T>(), m, n,
-                                          d);
-  }
 }
 
 Tensor gather_backward_raw(const Tensor& index, const Tensor& dy, const Shape& x_shape) {
@@ -167,25 +153,28 @@ Tensor gather_backward_raw(const Tensor& index, const Tensor& dy, const Shape& x
   const int64_t n = x_shape[0];
   const int64_t d = n == 0 ? 0 : dx.numel() / n;
   if (dx.numel() == 0) return dx;
-  if (dy.device().is_cpu()) {
-    if (dy.dtype() == DType::f32) {
-      gather_backward_cpu<float>(index, dy, dx, d);
-    } else {
-      gather_backward_cpu<double>(index, dy, dx, d);
-    }
-  } else {
-#ifdef Y8M_WITH_CUDA
-    const int64_t m = index.size(0);
-    cudaStream_t st = stream_of(dy);  // selects the device before CUB sizes its temp storage
-    const size_t ws_bytes = cuda::gather_rows_backward_workspace(m, n);
-    Tensor ws = Tensor::empty({static_cast<int64_t>(std::max<size_t>(ws_bytes, 1))}, DType::u8,
-                              dy.device());
-    cuda::gather_rows_backward(index.data_ptr(), index.dtype() == DType::i64, dy.data<float>(),
-                               dx.data<float>(), m, n, d, ws.data_ptr(), ws_bytes, st);
-#else
-    Y8M_ON_CUDA();
-#endif
-  }
+  const int64_t m = index.size(0);
+  const bool i64 = index.dtype() == DType::i64;
+  dispatch(
+      dy,
+      [&](auto t) {
+        using T = decltype(t);
+        if (i64) {
+          cpu::gather_rows_backward<T, int64_t>(index.data<int64_t>(), dy.data<T>(), dx.data<T>(),
+                                                m, n, d);
+        } else {
+          cpu::gather_rows_backward<T, int32_t>(index.data<int32_t>(), dy.data<T>(), dx.data<T>(),
+                                                m, n, d);
+        }
+      },
+      // stream_of (in dispatch) selects the device before CUB sizes its temp storage.
+      [&](cudaStream_t st) {
+        const size_t ws_bytes = cuda::gather_rows_backward_workspace(m, n);
+        Tensor ws = Tensor::empty({static_cast<int64_t>(std::max<size_t>(ws_bytes, 1))}, DType::u8,
+                                  dy.device());
+        cuda::gather_rows_backward(index.data_ptr(), i64, dy.data<float>(), dx.data<float>(), m, n,
+                                   d, ws.data_ptr(), ws_bytes, st);
+      });
   return dx;
 }
 

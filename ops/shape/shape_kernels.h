@@ -3,12 +3,10 @@
 #pragma once
 #include "ops/ops_layer.h"
 
+#include "ops/cuda_launcher.h"
+
 #include <cstddef>
 #include <cstdint>
-
-#ifdef Y8M_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace y8m::ops {
 
@@ -28,26 +26,26 @@ template <class T, class I>
 void gather_rows_backward(const I* index, const T* dy, T* dx, int64_t m, int64_t n_rows, int64_t d);
 }  // namespace cpu
 
-#ifdef Y8M_WITH_CUDA
 namespace cuda {
-void copy_rows(const void* src, int64_t src_ld, void* dst, int64_t dst_ld, int64_t rows,
-               int64_t row_bytes, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void copy_rows(const void* src, int64_t src_ld, void* dst, int64_t dst_ld,
+                                 int64_t rows, int64_t row_bytes, cudaStream_t st));
 // Tiled through shared memory (32x33 tiles: the padding column avoids bank conflicts).
-void transpose(const float* x, float* y, int64_t batch, int64_t m, int64_t n, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void transpose(const float* x, float* y, int64_t batch, int64_t m, int64_t n,
+                                 cudaStream_t st));
 // `index` is i64 when index_i64, else i32; x has n_rows rows. An index outside [0, n_rows) gives
 // a zero row (and no gradient): the callers check indices where they are built, and the kernel
 // only keeps a bad one from reading out of bounds.
-void gather_rows(const void* x, const void* index, bool index_i64, void* out, int64_t m,
-                 int64_t n_rows, int64_t row_bytes, cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void gather_rows(const void* x, const void* index, bool index_i64, void* out,
+                                   int64_t m, int64_t n_rows, int64_t row_bytes, cudaStream_t st));
 // Workspace bytes gather_rows_backward needs for m indices into n_rows rows.
-size_t gather_rows_backward_workspace(int64_t m, int64_t n_rows);
+Y8M_CUDA_LAUNCHER(size_t gather_rows_backward_workspace(int64_t m, int64_t n_rows));
 // Deterministic scatter-add without atomics: a stable radix sort of (index, position) pairs groups
 // the positions of each row in increasing order; each dx element then sums its run in that order,
 // which is the CPU kernel's order (bit-identical results).
-void gather_rows_backward(const void* index, bool index_i64, const float* dy, float* dx, int64_t m,
-                          int64_t n_rows, int64_t d, void* workspace, size_t workspace_bytes,
-                          cudaStream_t st);
+Y8M_CUDA_LAUNCHER(void gather_rows_backward(const void* index, bool index_i64, const float* dy,
+                                            float* dx, int64_t m, int64_t n_rows, int64_t d,
+                                            void* workspace, size_t workspace_bytes,
+                                            cudaStream_t st));
 }  // namespace cuda
-#endif
 
 }  // namespace y8m::ops

@@ -3,7 +3,10 @@
 // checks) and the Protobuf form (pipeline/archive.h).
 #include "ops/graph/executor.h"
 #include "graph_test_util.h"
+#include "ops/graph/op_schema.h"
+#include "ops/graph/op_table.h"
 #include "ops/graph/trace.h"
+#include "ops/op_list.h"
 #include "pipeline/archive.h"
 #include "pipeline/graph_proto.h"
 #include "tests/common/test_util.h"
@@ -129,6 +132,62 @@ TEST(Trace, Errors) {
   };
   expect_error([&] { merge_batch_traces(trace_slice(2), 2, trace_slice(3), 3); },
                {"'end'", "node 0 (slice)", "batch"});
+}
+
+// The tracer checks every recorded node against the op's schema (ops/op_list.h), so an op entry
+// whose Y8M_TRACE_OP line disagrees with its row fails at trace time, not when the archive loads.
+TEST(Trace, RecordedNodesFollowTheOpSchema) {
+  autograd::NoGradGuard ng;
+  Tracer tr;
+  const Tensor x = uniform_f32({2, 3}, 1);
+  tr.add_input("x", x);
+  const Tensor y = uniform_f32({2, 3}, 2), z = uniform_f32({2, 3}, 3);
+  expect_error(
+      [&] {
+        record_op("sum", {{"axis", 1}}, {x}, {y});
+      },
+      {"trace: sum", "Y8M_TRACE_OP", "needs the attribute 'keepdim'"});
+  expect_error(
+      [&] {
+        record_op("sum", {{"axis", 1.5}, {"keepdim", false}}, {x}, {y});
+      },
+      {"trace: sum", "'axis' must be int"});
+  expect_error(
+      [&] {
+        record_op("relu", {{"alpha", 0.5}}, {x}, {y});
+      },
+      {"trace: relu", "unknown attribute 'alpha'"});
+  expect_error([&] { record_op("add", {}, {x}, {y}); }, {"trace: add", "needs 2 inputs, got 1"});
+  expect_error(
+      [&] {
+        record_op("matmul", {{"trans_a", false}, {"trans_b", false}}, {x, Tensor()}, {y});
+      },
+      {"trace: matmul", "input 1 is empty but not optional"});
+  expect_error(
+      [&] {
+        record_op("split", {{"sizes", std::vector<int64_t>{1, 1}}, {"axis", 0}}, {x}, {y});
+      },
+      {"trace: split", "must write 2 outputs, got 1"});
+  expect_error([&] { record_op("conv2d", {}, {x}, {z}); }, {"conv2d", "not in ops/op_list.h"});
+}
+
+// Every op_list row parses into a schema, and the executor's table follows the list.
+TEST(OpSchema, EveryRowParses) {
+  ASSERT_EQ(op_schemas().size(), std::size(kOpList));
+  const OpSchema* vlad = find_schema("vlad");
+  ASSERT_NE(vlad, nullptr);
+  EXPECT_EQ(vlad->inputs, (std::vector<std::string>{"logits", "z", "centers"}));
+  EXPECT_EQ(vlad->optional, (std::vector<bool>{false, false, true}));
+  ASSERT_EQ(vlad->attrs.size(), 1u);
+  EXPECT_EQ(vlad->attrs[0].second, AttrType::i);
+  const OpSchema* split = find_schema("split");
+  ASSERT_NE(split, nullptr);
+  EXPECT_EQ(split->outputs_from, "sizes");
+  EXPECT_TRUE(find_schema("concat")->variadic);
+  EXPECT_TRUE(find_schema("relu6")->differentiable);
+  EXPECT_EQ(find_schema("conv2d"), nullptr);
+  for (size_t i = 0; i < op_table().size(); ++i)
+    EXPECT_EQ(op_table()[i].schema, &op_schemas()[i]) << op_schemas()[i].name;
 }
 
 // x [B, 3] -> relu -> ... : a hand-written graph.

@@ -8,8 +8,8 @@ namespace {
 
 using UnaryFn = Tensor (*)(const Tensor&);
 
-// Inputs kept away from kinks and singularities: relu/relu6 avoid 0 and 6 by construction of the
-// range, log/sqrt get positive inputs.
+// Inputs in [lo, hi], kept away from kinks and singularities (the ranges of the Y8M_UNARY_OPS rows,
+// ops/op_list.h, for the unary ops).
 OpSpec unary_spec(const std::string& name, UnaryFn f, double lo, double hi) {
   OpSpec s;
   s.op = name;
@@ -66,14 +66,10 @@ std::vector<OpSpec> elementwise_specs() {
   OpSpec ms = unary_spec("mul_scalar", nullptr, -2, 2);
   ms.run = [](const std::vector<Tensor>& in) { return ops::mul_scalar(in[0], -1.5); };
   v.push_back(ms);
-  v.push_back(unary_spec("relu", ops::relu, -2, 2));
-  v.push_back(unary_spec("relu6", ops::relu6, -2, 8));
-  v.push_back(unary_spec("sigmoid", ops::sigmoid, -6, 6));
-  v.push_back(unary_spec("tanh", ops::tanh, -3, 3));
-  v.push_back(unary_spec("exp", ops::exp, -3, 3));
-  v.push_back(unary_spec("log", ops::log, 0.1, 5));
-  v.push_back(unary_spec("sqrt", ops::sqrt, 0.1, 5));
-  v.push_back(unary_spec("square", ops::square, -3, 3));
+#define Y8M_UNARY_SPEC(X, name, lo, hi, forward, backward) \
+  v.push_back(unary_spec(#name, ops::name, lo, hi));
+  Y8M_UNARY_OPS(Y8M_UNARY_SPEC, _)
+#undef Y8M_UNARY_SPEC
   // Transcendentals: CUDA's expf/tanhf/logf are within 2 ulp of glibc's.
   for (auto& s : v) {
     if (s.op == "sigmoid" || s.op == "tanh" || s.op == "exp" || s.op == "log") {
