@@ -31,7 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string fixture(const std::string& name) {
-  return (fs::path(__FILE__).parent_path() / "fixtures" / name).string();
+  return (fs::path(Y8M_PIPELINE_FIXTURES) / name).string();
 }
 
 // The scores of the golden file: %g edge cases, ties inside and at the top-20 cut, fewer classes
