@@ -119,6 +119,31 @@ BENCHMARK(BM_dequant_matmul_cpu)
     ->UseRealTime()  // OpenBLAS threads: rates against wall time
     ->Unit(benchmark::kMillisecond);
 
+// The CPU kernel's chunk size (rows of Wq dequantized per GEMM, dequant_matmul_chunk_rows: 2^20
+// elements). Args: B, log2 of the elements per chunk; K = 16384, N = 1024, scratch allocated once.
+void BM_dequant_matmul_cpu_chunk(benchmark::State& state) {
+  const int64_t b = state.range(0), chunk_elems = int64_t(1) << state.range(1);
+  const int64_t k = 16384, n = kHiddenN;
+  const Device cpu = Device::cpu();
+  const Tensor x = random_tensor({b, k}, cpu, 1), wq = random_indices(k, n, cpu);
+  const Tensor cb = linspace_codebook(cpu);
+  Tensor y = Tensor::empty({b, n}, DType::f32, cpu);
+  const int64_t rows = std::clamp<int64_t>(chunk_elems / n, 1, k);
+  Tensor scratch = Tensor::empty({rows * n}, DType::f32, cpu);
+  const ops::DequantMatmulSizes d{b, k, n};
+  for (auto _ : state)
+    ops::cpu::dequant_matmul_forward<float>(x.data<float>(), wq.data<uint8_t>(), cb.data<float>(),
+                                            nullptr, y.data<float>(), d, scratch.data<float>(),
+                                            rows);
+  report_bandwidth(state, min_bytes(b, k, n), cpu_copy_gbps());
+  state.counters["chunk_rows"] = static_cast<double>(rows);
+}
+BENCHMARK(BM_dequant_matmul_cpu_chunk)
+    ->ArgNames({"B", "log2_chunk"})
+    ->ArgsProduct({{1, 16}, {16, 18, 20, 22}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 #ifdef Y8M_WITH_CUDA
 // Args: B, K, N. The launcher with its workspace allocated once.
 void BM_dequant_matmul_cuda(benchmark::State& state) {
