@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <y8m.h>
 
+static int fail(const char* message) {
+  fprintf(stderr, "%s\n", message);
+  return 1;
+}
+
 int main(int argc, char** argv) {
   y8m_archive* a = NULL;
   y8m_reader* r = NULL;
@@ -11,12 +16,12 @@ int main(int argc, char** argv) {
   int64_t v = 0;
   if (argc != 3 || y8m_archive_open(argv[1], "cpu", &a) != Y8M_OK ||
       y8m_archive_num_classes(a, &v) != Y8M_OK || y8m_reader_open_for(argv[2], a, 0, &r) != Y8M_OK)
-    return fprintf(stderr, "%s\n", argc != 3 ? "usage: example MODEL PATTERN" : y8m_last_error());
+    return fail(argc != 3 ? "usage: example MODEL PATTERN" : y8m_last_error());
   while (y8m_reader_next(r, &b) == Y8M_OK && b.size > 0) {
     float* s = malloc(sizeof(float) * b.size * v);
     if (y8m_predict(a, b.dtype, b.frames, b.size, b.max_frames, b.feature_size, b.num_frames, 0, s,
                     b.size * v) != Y8M_OK)
-      return fprintf(stderr, "%s\n", y8m_last_error());
+      return fail(y8m_last_error());
     for (int64_t i = 0; i < b.size; ++i) {
       int64_t best = 0;
       for (int64_t c = 1; c < v; ++c)
@@ -25,7 +30,7 @@ int main(int argc, char** argv) {
     }
     free(s);
   }
-  if (*y8m_last_error()) return fprintf(stderr, "%s\n", y8m_last_error());
+  if (*y8m_last_error()) return fail(y8m_last_error());
   y8m_reader_close(r);
   y8m_archive_close(a);
   return 0;
