@@ -7,8 +7,9 @@
  *     the calling thread and stays valid until that thread's next y8m_* call.
  *   - Handles are opaque. Strings and arrays returned by a handle stay valid until it is closed
  *     (reader batches: until the next y8m_reader_next on that reader).
- *   - y8m_predict may run concurrently from several threads on one archive handle; opening and
- *     closing must not overlap other calls on the same handle. A reader is used by one thread at a
+ *   - y8m_predict may run concurrently from several threads on one archive handle (on CUDA
+ *     devices the runs themselves take turns); opening and closing must not overlap other calls
+ *     on the same handle. A reader is used by one thread at a
  *     time.
  *
  *   y8m_archive* a;

@@ -52,6 +52,11 @@ namespace {
 
 thread_local std::string t_error;
 
+// Runs on CUDA devices are serialized: every handle on a device shares its one compute stream,
+// cuBLAS handle and scratch state, which the engine does not guard for concurrent host threads.
+// CPU runs are concurrent.
+std::mutex g_cuda_runs;
+
 // A failure inside the API: the status to return with its message.
 struct ApiError {
   y8m_status status;
@@ -169,7 +174,10 @@ void predict(y8m_archive* a, y8m_dtype dtype, const void* frames, int64_t batch,
   }
   y8m::engine::Generator gen(seed ^ y8m::pipeline::kInferenceSeedSalt);
   y8m::autograd::NoGradGuard ng;
+  std::unique_lock<std::mutex> cuda_lock(g_cuda_runs, std::defer_lock);
+  if (executor->device().is_cuda()) cuda_lock.lock();
   const Tensor p = executor->run(inputs, gen).at("predictions").to(Device::cpu());
+  if (cuda_lock.owns_lock()) cuda_lock.unlock();
   Y8M_CHECK(p.dtype() == DType::f32 && p.numel() == static_cast<int64_t>(need_len),
             "{}: predictions {}, expected [{}, {}]", a->model->archive().path, p.str(), batch,
             a->num_classes);
