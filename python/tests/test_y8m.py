@@ -33,7 +33,9 @@ def test_archive_describes_itself(archive_path):
         assert a.metadata("step") == "4"
         assert a.metadata("no such key") is None
         assert not a.closed
+        assert repr(a) == f"<y8m.Archive {archive_path!r} NetVLADModelLF on cpu: 50 classes>"
     assert a.closed
+    assert repr(a) == f"<y8m.Archive {archive_path!r} (closed)>"
 
 
 def _batches(work, archive, split="test"):

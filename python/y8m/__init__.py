@@ -24,6 +24,14 @@ def _exit(self, *exc):
     self.close()
 
 
+def _repr(self):
+    if self.closed:
+        return f"<y8m.Archive {self.path!r} (closed)>"
+    return (f"<y8m.Archive {self.path!r} {self.model} on {self.device}: "
+            f"{self.num_classes} classes>")
+
+
+Archive.__repr__ = _repr
 Archive.__enter__ = _enter
 Archive.__exit__ = _exit
 Archive.classes = property(lambda self: list(range(self.num_classes)),
