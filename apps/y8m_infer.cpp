@@ -107,7 +107,7 @@ int infer() {
   io::Reader reader(ro);
   const int64_t total = io::count_records(reader.files());  // for the ETA
   pipeline::SubmissionWriter out(absl::GetFlag(FLAGS_output_file), absl::GetFlag(FLAGS_top_k));
-  engine::Generator gen(apps::seed_flag() ^ 0x696e6665ull);
+  engine::Generator gen(apps::seed_flag() ^ pipeline::kInferenceSeedSalt);
   autograd::NoGradGuard ng;
   const auto t0 = std::chrono::steady_clock::now();
   int64_t done = 0;

@@ -37,6 +37,10 @@ namespace y8m::pipeline {
 
 constexpr const char* kArchiveKind = "archive";
 
+// y8m-infer and the C API (capi/) draw frame samples from engine::Generator(seed ^ this) ("infe"),
+// so that one seed gives the same scores in both.
+constexpr uint64_t kInferenceSeedSalt = 0x696e6665ull;
+
 struct ExportOptions {
   int n_rounds = 1;         // eval.py --n_rounds: average of n forward passes
   int64_t trace_batch = 2;  // traced at trace_batch and trace_batch + 1 (any batch runs)

@@ -16,6 +16,7 @@ PACKAGES=(
   libarchive-dev        # y8m-infer's --input_model_tgz / --output_model_tgz (.tar.gz bundles)
   clang libclang-rt-14-dev llvm  # libFuzzer + sanitizers for scripts/fuzz.sh (llvm: symbolizer)
   clang-format git      # the style check (tests/CMakeLists.txt)
+  pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest  # python/ (module + tests)
 )
 
 missing=()
