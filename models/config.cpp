@@ -1,6 +1,7 @@
 #include "models/config.h"
 
 #include "engine/error.h"
+#include "engine/strings.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,29 +14,11 @@ namespace y8m::models {
 
 namespace {
 
-std::string strip(const std::string& s) {
-  const char* ws = " \t\r\n";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  if (strip(s).empty()) return out;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = s.find(',', start);
-    out.push_back(
-        strip(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
+using engine::split_trimmed;
+using engine::trim;
 
 int64_t parse_int(const std::string& key, const std::string& v) {
-  const std::string s = strip(v);
+  const std::string s = trim(v);
   errno = 0;
   char* end = nullptr;
   const long long x = std::strtoll(s.c_str(), &end, 10);
@@ -45,7 +28,7 @@ int64_t parse_int(const std::string& key, const std::string& v) {
 }
 
 double parse_double(const std::string& key, const std::string& v) {
-  const std::string s = strip(v);
+  const std::string s = trim(v);
   errno = 0;
   char* end = nullptr;
   const double x = std::strtod(s.c_str(), &end);
@@ -55,7 +38,7 @@ double parse_double(const std::string& key, const std::string& v) {
 }
 
 bool parse_bool(const std::string& key, const std::string& v) {
-  const std::string s = strip(v);
+  const std::string s = trim(v);
   if (s == "true" || s == "True" || s == "1") return true;
   if (s == "false" || s == "False" || s == "0") return false;
   Y8M_FAIL("model config: '{}' = '{}' is not a boolean (true/false)", key, v);
@@ -87,13 +70,13 @@ Field field(const char* name, double ModelConfig::*p) {
 }
 Field field(const char* name, std::vector<std::string> ModelConfig::*p) {
   return {name, [p](const ModelConfig& c) { return fmt::format("{}", fmt::join(c.*p, ",")); },
-          [p](ModelConfig& c, const std::string& v) { c.*p = split_list(v); }};
+          [p](ModelConfig& c, const std::string& v) { c.*p = split_trimmed(v); }};
 }
 Field field(const char* name, std::vector<int64_t> ModelConfig::*p) {
   return {name, [p](const ModelConfig& c) { return fmt::format("{}", fmt::join(c.*p, ",")); },
           [p, name](ModelConfig& c, const std::string& v) {
             std::vector<int64_t> out;
-            for (const std::string& item : split_list(v)) out.push_back(parse_int(name, item));
+            for (const std::string& item : split_trimmed(v)) out.push_back(parse_int(name, item));
             c.*p = out;
           }};
 }

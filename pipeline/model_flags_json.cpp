@@ -1,6 +1,7 @@
 #include "pipeline/model_flags_json.h"
 
 #include "engine/error.h"
+#include "engine/strings.h"
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
@@ -68,20 +69,6 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t\n\r");
-  if (a == std::string::npos) return "";
-  return s.substr(a, s.find_last_not_of(" \t\n\r") - a + 1);
-}
-
-std::vector<std::string> split_trimmed(const std::string& csv) {
-  std::vector<std::string> parts;
-  std::stringstream ss(csv);
-  for (std::string p; std::getline(ss, p, ',');) parts.push_back(trim(p));
-  if (!csv.empty() && csv.back() == ',') parts.push_back("");
-  return parts;
-}
-
 // The flag as the user typed it when it names the same list (the original wrote FLAGS.<name>
 // verbatim), else the config's list joined with ",".
 template <typename T>
@@ -94,7 +81,7 @@ std::string flag_text(const std::map<std::string, std::string>& given, const std
     joined += (joined.empty() ? "" : ",") + want.back();
   }
   const auto it = given.find(name);
-  return it != given.end() && split_trimmed(it->second) == want ? it->second : joined;
+  return it != given.end() && engine::split_trimmed(it->second) == want ? it->second : joined;
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

@@ -70,15 +70,7 @@ void batched_gemm(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& 
     c.fill(0.0);
     return;
   }
-  dispatch(
-      a,
-      [&](auto t) {
-        using T = decltype(t);
-        cpu::gemm<T>(g, a.data<T>(), b.data<T>(), c.data<T>());
-      },
-      [&](cudaStream_t) {
-        cuda::gemm(g, a.data<float>(), b.data<float>(), c.data<float>(), a.device().index);
-      });
+  gemm_into(g, a, b, c);
 }
 
 // Strided batched geometry over B videos: C_b[m, n] = op(A_b)·op(B_b), all row-major and packed.

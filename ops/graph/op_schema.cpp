@@ -1,5 +1,6 @@
 #include "ops/graph/op_schema.h"
 
+#include "engine/strings.h"
 #include "ops/op_list.h"
 
 #include <fmt/format.h>
@@ -10,23 +11,8 @@ namespace y8m::ops::graph {
 
 namespace {
 
-std::string strip(const std::string& s) {
-  const size_t b = s.find_first_not_of(' ');
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(' ') - b + 1);
-}
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  if (strip(s).empty()) return out;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = s.find(',', start);
-    out.push_back(strip(s.substr(start, comma == std::string::npos ? comma : comma - start)));
-    if (comma == std::string::npos) return out;
-    start = comma + 1;
-  }
-}
+using engine::split_trimmed;
+using engine::trim;
 
 AttrType attr_type_from_name(const std::string& op, const std::string& t) {
   for (AttrType a :
@@ -44,14 +30,14 @@ OpSchema parse(const OpInfo& info) {
   std::string inputs = info.inputs;
   const size_t arrow = inputs.find("->");
   if (arrow != std::string::npos) {
-    const std::string out = strip(inputs.substr(arrow + 2));
+    const std::string out = trim(inputs.substr(arrow + 2));
     const size_t open = out.find('['), close = out.find(']');
     Y8M_ASSERT(open != std::string::npos && close == out.size() - 1,
                "ops/op_list.h: {}: outputs '{}' must read 'ys[attribute]'", s.name, out);
     s.outputs_from = out.substr(open + 1, close - open - 1);
     inputs = inputs.substr(0, arrow);
   }
-  for (std::string in : split_commas(inputs)) {
+  for (std::string in : split_trimmed(inputs)) {
     Y8M_ASSERT(!in.empty(), "ops/op_list.h: {} has an empty input name", s.name);
     bool opt = false;
     if (in.back() == '?') {
@@ -66,12 +52,12 @@ OpSchema parse(const OpInfo& info) {
   }
   Y8M_ASSERT(!s.variadic || s.inputs.size() == 1,
              "ops/op_list.h: {}: a variadic input must be the only one", s.name);
-  for (const std::string& a : split_commas(info.attributes)) {
+  for (const std::string& a : split_trimmed(info.attributes)) {
     const size_t colon = a.find(':');
     Y8M_ASSERT(colon != std::string::npos, "ops/op_list.h: {}: attribute '{}' has no type", s.name,
                a);
-    s.attrs.emplace_back(strip(a.substr(0, colon)),
-                         attr_type_from_name(s.name, strip(a.substr(colon + 1))));
+    s.attrs.emplace_back(trim(a.substr(0, colon)),
+                         attr_type_from_name(s.name, trim(a.substr(colon + 1))));
   }
   if (!s.outputs_from.empty()) {
     bool found = false;

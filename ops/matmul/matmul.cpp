@@ -61,15 +61,7 @@ Tensor gemm_raw(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const bool batched = a.dim() == 3 || b.dim() == 3;
   Tensor c =
       Tensor::empty(batched ? Shape{g.batch, g.m, g.n} : Shape{g.m, g.n}, a.dtype(), a.device());
-  dispatch(
-      a,
-      [&](auto t) {
-        using T = decltype(t);
-        cpu::gemm<T>(g, a.data<T>(), b.data<T>(), c.data<T>());
-      },
-      [&](cudaStream_t) {
-        cuda::gemm(g, a.data<float>(), b.data<float>(), c.data<float>(), a.device().index);
-      });
+  gemm_into(g, a, b, c);
   return c;
 }
 
@@ -97,6 +89,18 @@ void matmul_grads(const Tensor& a, const Tensor& b, bool ta, bool tb, const Tens
 }
 
 }  // namespace
+
+void gemm_into(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& c) {
+  dispatch(
+      a,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::gemm<T>(g, a.data<T>(), b.data<T>(), c.data<T>());
+      },
+      [&](cudaStream_t) {
+        cuda::gemm(g, a.data<float>(), b.data<float>(), c.data<float>(), a.device().index);
+      });
+}
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   check_inputs(a, b, trans_a, trans_b);

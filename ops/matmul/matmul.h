@@ -17,4 +17,9 @@ namespace y8m::ops {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 
+struct GemmShape;  // ops/matmul/matmul_kernels.h
+// The GEMM of `g` on tensors of one device and float dtype into c (no checks, no autograd): for
+// fused ops that lay out their own batched products.
+void gemm_into(const GemmShape& g, const Tensor& a, const Tensor& b, Tensor& c);
+
 }  // namespace y8m::ops
