@@ -21,7 +21,7 @@ bundle format):
   batch.tfrecord           3 frame-level SequenceExamples (ids vid0..vid2, 5 frames each)
   <name>.predictions.txt   "<video id> p_0 ... p_9" per line (%.9g), TF's output on the batch
                            (netvlad_ema: the EMA weights; netvlad_quant: the dequantized ones)
-  flags.txt                "<name> <y8m-import architecture flags>" per line
+  flags.txt                "<folder> <y8m-import architecture flags>" per line
 
 Usage: pip install tensorflow-cpu; python3 tools/make_tf_checkpoint_fixtures.py tests/fixtures/tf_checkpoints
 """
@@ -302,7 +302,7 @@ def build(name, spec, out):
             sess.run(tf1.global_variables_initializer())
             folder = os.path.join(out, "netvlad_quant")
             os.makedirs(folder)
-            tf1.train.Saver(qv).save(sess, os.path.join(folder, "inference_model"),
+            tf1.train.Saver(qv, save_relative_paths=True).save(sess, os.path.join(folder, "inference_model"),
                                      write_meta_graph=False)
             shutil.copy(os.path.join(out, "netvlad", "model_flags.json"), folder)
 
@@ -321,6 +321,8 @@ def main():
         for name, spec in MODELS.items():
             build(name, spec, out)
             f.write(f"{name} {spec['flags']} {COMMON}\n")
+            if name == "netvlad":
+                f.write(f"netvlad_quant {spec['flags']} {COMMON}\n")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ constexpr const char* kBool =
     "frame_features sample_random_frames sample_all netvlad_add_batch_norm netvlad_relu gating "
     "gating_remove_diag lightvlad vlagd fv_relu fv_couple_weights dbof_add_batch_norm dbof_relu "
     "fc_dimred softdbof_maxpool moe_prob_gating frame_shuffle log_device_placement "
-    "start_new_model incl_val run_once use_EMA build_only json verify frame_level video_level";
+    "start_new_model incl_val run_once use_EMA build_only json verify frame_level video_level "
+    "use_ema";
 
 struct Program {
   const char* name;
@@ -89,6 +90,9 @@ const std::vector<Program>& programs() {
        {"output_dir preset num_classes train_videos validate_videos test_videos shards min_frames "
         "max_frames mean_labels difficulty seed frame_level video_level"}},
       {"y8m-inspect", "a y8m-inspect flag", {"json verify example"}},
+      {"y8m-import",
+       "a y8m-import flag",
+       {"checkpoint output output_checkpoint_dir use_ema tf_scope", kModel, kAppCommon}},
       {"y8m-demo",
        "a y8m-demo flag",
        {"steps batch_size num_classes feature_size max_frames hidden_size base_learning_rate "
