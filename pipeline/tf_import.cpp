@@ -113,15 +113,30 @@ TfImported import_tf_checkpoint(const std::string& prefix, const models::ModelCo
     used.insert(name);
     return b.read(name);
   };
+  // Every variable is looked up before any is read, so that a wrong architecture is reported as
+  // the missing variables (with the checkpoint's scopes), not as the first shape that differs.
+  auto has = [&](const std::string& n) { return b.find(n) != nullptr; };
   std::vector<std::string> missing;
+  for (const auto& list : {r.model->named_parameters(), r.model->named_buffers()})
+    for (const auto& kv : list) {
+      const std::string want = scope + kv.first + (opts.use_ema ? kShadowSuffix : "");
+      if (!has(want) && !(has(want + "_quants") && has(want + "_space")) && !has(want + "float16"))
+        missing.push_back(want);
+    }
+  if (!missing.empty())
+    Y8M_FAIL("{}: no variable '{}'{} for {}; {} (wrong --model or architecture flags{}?)", index,
+             missing.front(),
+             missing.size() > 1 ? fmt::format(" (and {} more missing)", missing.size() - 1) : "",
+             config.model, scope_children(b, scope),
+             opts.use_ema ? ", or no EMA shadows: import without --use_ema" : "");
   for (const auto& list : {r.model->named_parameters(), r.model->named_buffers()}) {
     for (const auto& [name, param] : list) {
       const std::string want = scope + name + (opts.use_ema ? kShadowSuffix : "");
       Tensor value;
       std::string from = want;
-      if (b.find(want) != nullptr) {
+      if (has(want)) {
         value = read_as(want, DType::f32);
-      } else if (b.find(want + "_quants") != nullptr && b.find(want + "_space") != nullptr) {
+      } else if (has(want + "_quants")) {
         // quantize.py (SPEC §11): the graph reads gather(space, int32(quants)).
         from = want + "_quants";
         const Tensor q = read_as(want + "_quants", DType::u8);
@@ -134,13 +149,10 @@ TfImported import_tf_checkpoint(const std::string& prefix, const models::ModelCo
         float* out = value.data<float>();
         for (int64_t i = 0; i < q.numel(); ++i) out[i] = cb[qi[i]];
         ++r.dequantized;
-      } else if (b.find(want + "float16") != nullptr) {
+      } else {
         from = want + "float16";
         value = read_as(from, DType::f16).to(DType::f32);
         ++r.dequantized;
-      } else {
-        missing.push_back(want);
-        continue;
       }
       const Shape got = squeezed(value.shape(), param.shape().size());
       Y8M_CHECK(got == param.shape(),
@@ -152,12 +164,6 @@ TfImported import_tf_checkpoint(const std::string& prefix, const models::ModelCo
       ++r.imported;
     }
   }
-  if (!missing.empty())
-    Y8M_FAIL("{}: no variable '{}'{} for {}; {} (wrong --model or architecture flags{}?)", index,
-             missing.front(),
-             missing.size() > 1 ? fmt::format(" (and {} more missing)", missing.size() - 1) : "",
-             config.model, scope_children(b, scope),
-             opts.use_ema ? ", or no EMA shadows: import without --use_ema" : "");
   for (const auto& e : b.entries()) {
     if (used.count(e.name)) continue;
     const bool outside = e.name.compare(0, scope.size(), scope) != 0;
