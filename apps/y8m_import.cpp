@@ -54,6 +54,7 @@ void apply_model_flags_json(const std::string& prefix) {
     Y8M_CHECK(f->ParseFrom(value, &error), "{}: '{}': {}", json, key, error);
   }
   std::printf("y8m-import: model flags from %s\n", json.c_str());
+  std::fflush(stdout);
 }
 
 int import() {
@@ -99,6 +100,8 @@ int import() {
     if (o.use_ema) eo.metadata["weights"] = "ExponentialMovingAverage";
     for (const auto& [name, value] : apps::explicit_model_flags())
       eo.metadata["flag." + name] = value;
+    const fs::path parent = fs::path(archive).parent_path();
+    if (!parent.empty()) fs::create_directories(parent);
     pipeline::export_model(*r.model, archive, eo);
     std::printf("y8m-import: wrote %s (%.1f MB)\n", archive.c_str(), fs::file_size(archive) / 1e6);
   }
