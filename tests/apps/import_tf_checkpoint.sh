@@ -4,6 +4,8 @@
 FX=$(cd "$(dirname "$0")/../fixtures/tf_checkpoints" && pwd)
 source "$(dirname "$0")/lib.bash" "$@"
 
+expect_output '^flag table: y8m-import ok' env Y8M_CHECK_FLAG_TABLE=1 "$BIN/y8m-import"
+
 flags_of() { grep "^$1 " "$FX/flags.txt" | cut -d' ' -f2-; }
 
 # compare <csv> <predictions.txt>: every label/score pair of the CSV against TF's probability.
