@@ -257,7 +257,8 @@ Tensor TfBundle::read(const std::string& name) const {
   const std::string data = tf_bundle_shard_path(prefix_, e->shard, num_shards_);
   Y8M_CHECK(e->dtype.has_value(), "{}: tensor '{}' is {}, which y8m does not load", data, name,
             tf_dtype_name(e->tf_dtype));
-  const char* p = reinterpret_cast<const char*>(shards_[e->shard].data.get()) + e->offset;
+  const char* p =
+      e->size == 0 ? "" : reinterpret_cast<const char*>(shards_[e->shard].data.get()) + e->offset;
   const uint32_t actual = crc32c(p, e->size);
   Y8M_CHECK(actual == crc32c_unmask(e->masked_crc),
             "{}: CRC mismatch in tensor '{}' (bytes {}..{}): stored {:08x}, computed {:08x}", data,

@@ -3,6 +3,7 @@
 #include "engine/error.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -58,7 +59,8 @@ std::string scope_children(const io::TfBundle& b, const std::string& scope) {
 
 std::string resolve_tf_checkpoint(const std::string& path) {
   std::string p = path;
-  if (ends_with(p, ".index")) p.resize(p.size() - 6);
+  for (const char* ext : {".index", ".meta"})  // TensorFlow's files of a prefix
+    if (ends_with(p, ext)) p.resize(p.size() - std::strlen(ext));
   if (is_prefix(p)) return p;
   Y8M_CHECK(fs::is_directory(path),
             "{}: not a TensorFlow checkpoint: neither {}.index nor a folder exists", path, p);

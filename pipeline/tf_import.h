@@ -31,9 +31,9 @@
 
 namespace y8m::pipeline {
 
-// The checkpoint prefix that `path` denotes: a prefix P with P.index, or a folder holding its
-// `checkpoint` file's model_checkpoint_path (TensorFlow's newest entry), else its only *.index
-// prefix. Errors name the path and what was found.
+// The checkpoint prefix that `path` denotes: a prefix P with P.index (also written P.index or
+// P.meta), or a folder holding its `checkpoint` file's model_checkpoint_path (TensorFlow's newest
+// entry), else its only *.index prefix. Errors name the path and what was found.
 std::string resolve_tf_checkpoint(const std::string& path);
 
 struct TfImportOptions {

@@ -3,10 +3,10 @@
 predictions on a fixed batch, for y8m-import's tests (tests/io/tf_bundle_test.cpp,
 tests/pipeline/tf_import_test.cpp, tests/apps/import_tf_checkpoint.sh).
 
-The graphs follow SPEC §1.6-1.8, §2 and §3 (NetVLADModelLF, NetFVModelLF, GatedDbofModelLF) with
-tf.compat.v1 under the scope "tower/", with small sizes: 1024+128 features, 10 classes, and
-max_frames = iterations = 5 frame slots with --sample_all, every video having 5 frames, so that
-frame sampling is the identity (SPEC §1.8). Weights, including the batch-norm statistics, are
+The graphs follow SPEC §1.6-1.8, §2 and §3 (NetVLADModelLF, NetFVModelLF, GatedDbofModelLF,
+SoftDbofModelLF) with tf.compat.v1 under the scope "tower/", with small sizes: 1024+128 features,
+10 classes, and max_frames = iterations = 5 frame slots with --sample_all, every video having 5
+frames, so that frame sampling is the identity (SPEC §1.8). Weights, including the batch-norm statistics, are
 random; batch norm runs in inference mode (SPEC §2.1). Saved with tf.compat.v1.train.Saver (V2
 bundle format):
 
@@ -17,6 +17,7 @@ bundle format):
                            min_elements 17000 (SPEC §11): <name>_quants u8 + <name>_space f32[256]
   netfv/inference_model    NetFVModelLF (eval.py's export name), model_flags.json beside it
   dbof/model.ckpt-3        GatedDbofModelLF, saved sharded over two CPU devices (2 data shards)
+  softdbof/model.ckpt-5    SoftDbofModelLF with the LogisticModel head, without global_step
 
   batch.tfrecord           3 frame-level SequenceExamples (ids vid0..vid2, 5 frames each)
   <name>.predictions.txt   "<video id> p_0 ... p_9" per line (%.9g), TF's output on the batch
@@ -53,6 +54,10 @@ MODELS = {
     "dbof": dict(model="GatedDbofModelLF", K=16, H=4, M=2, prob_gating=False,
                  flags="--model=GatedDbofModelLF --dbof_cluster_size=16 "
                        "--dbof_hidden_size=4 --dbof_relu=False --moe_num_mixtures=2"),
+    "softdbof": dict(model="SoftDbofModelLF", K=16, H=4, head="LogisticModel",
+                     flags="--model=SoftDbofModelLF --dbof_cluster_size=16 "
+                           "--dbof_hidden_size=4 --dbof_relu=False "
+                           "--video_level_classifier_model=LogisticModel"),
 }
 
 
@@ -167,7 +172,7 @@ def model(name, spec, frames, n):
             a = fv(za, FEATURES[1], k // 2)
     else:
         with tf1.variable_scope("video_DBOF"):
-            v = dbof(zv, FEATURES[0], k, True)
+            v = dbof(zv, FEATURES[0], k, name == "dbof")
         with tf1.variable_scope("audio_DBOF"):
             a = dbof(za, FEATURES[1], k // 8, False)
     d = tf.concat([v, a], 1)
@@ -175,9 +180,13 @@ def model(name, spec, frames, n):
                           initializer=rnd(None, 1 / math.sqrt(k)))
     b1 = tf1.get_variable("hidden1_biases", [h], initializer=rnd(None, 0.01))
     act = tf.matmul(d, w1) + b1
-    if name != "dbof":  # CG-BN (SPEC §2.4); the DBoF models ignore --gating
+    if "dbof" not in name:  # CG-BN (SPEC §2.4); the DBoF models ignore --gating
         wg = tf1.get_variable("gating_weights_2", [h, h], initializer=rnd(None, 1 / math.sqrt(h)))
         act = act * tf.sigmoid(bn(tf.matmul(act, wg), "gating_bn"))
+    if spec.get("head") == "LogisticModel":  # slim.fully_connected's default scope (SPEC §2.3)
+        w = tf1.get_variable("fully_connected/weights", [h, V], initializer=rnd(None, 0.5))
+        b = tf1.get_variable("fully_connected/biases", [V], initializer=rnd(None, 0.1))
+        return tf.sigmoid(tf.matmul(act, w) + b)
     return moe(act, spec["M"], spec["prob_gating"])
 
 
@@ -221,7 +230,7 @@ def quantize_uniform(w):
 def build(name, spec, out):
     graph = tf.Graph()
     with graph.as_default():
-        tf1.set_random_seed({"netvlad": 1, "netfv": 2, "dbof": 3}[name])
+        tf1.set_random_seed({"netvlad": 1, "netfv": 2, "dbof": 3, "softdbof": 4}[name])
         raw = tf1.placeholder(tf.float32, [None, S, sum(FEATURES)], name="input_batch_raw")
         n = tf1.placeholder(tf.int32, [None], name="num_frames")
         frames = l2n(raw, 2)  # SPEC §1.7
@@ -266,7 +275,7 @@ def build(name, spec, out):
             if name == "netfv":
                 saver.save(sess, os.path.join(folder, "inference_model"), write_meta_graph=False)
             else:
-                step = 7 if name == "netvlad" else 3
+                step = {"netvlad": 7, "dbof": 3, "softdbof": 5}[name]  # softdbof: no global_step
                 saver.save(sess, os.path.join(folder, "model.ckpt"), global_step=step,
                            write_meta_graph=False)
             with open(os.path.join(folder, "model_flags.json"), "w") as f:

@@ -49,7 +49,7 @@ expect_output '1 dequantized\)$' "$BIN/y8m-import" --checkpoint="$FX/netvlad_qua
 infer quant.y8m quant.csv
 compare quant.csv "$FX/netvlad_quant.predictions.txt"
 
-for m in netfv dbof; do
+for m in netfv dbof softdbof; do
   "$BIN/y8m-import" --checkpoint="$FX/$m" $(flags_of $m) --output=$m.y8m >/dev/null
   infer $m.y8m $m.csv
   compare $m.csv "$FX/$m.predictions.txt"

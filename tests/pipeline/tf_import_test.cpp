@@ -106,6 +106,7 @@ TEST(TfImport, PredictsWhatTensorFlowPredicted) {
       {"netvlad_quant", "netvlad_quant", false, 0, 0, 1},
       {"netfv", "netfv", false, 0, 0, 0},
       {"dbof", "dbof", false, 3, 1, 0},
+      {"softdbof", "softdbof", false, 5, 0, 0},
   };
   TempDir dir;
   for (const Case& c : cases) {
@@ -191,6 +192,7 @@ TEST(TfImport, ResolvesPrefixesAndFolders) {
   EXPECT_EQ(resolve_tf_checkpoint(netvlad), netvlad + "/model.ckpt-7");  // its checkpoint file
   EXPECT_EQ(resolve_tf_checkpoint(netvlad + "/model.ckpt-7"), netvlad + "/model.ckpt-7");
   EXPECT_EQ(resolve_tf_checkpoint(netvlad + "/model.ckpt-7.index"), netvlad + "/model.ckpt-7");
+  EXPECT_EQ(resolve_tf_checkpoint(netvlad + "/model.ckpt-7.meta"), netvlad + "/model.ckpt-7");
   TempDir dir;
   // No checkpoint file: the only prefix; two prefixes are ambiguous.
   for (const char* f : {"inference_model.index", "inference_model.data-00000-of-00001"})
