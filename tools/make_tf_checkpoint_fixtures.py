@@ -15,13 +15,15 @@ bundle format):
                            "checkpoint" file and model_flags.json beside it
   netvlad_quant/inference_model   the same weights quantized as quantize.py's quant_uniform with
                            min_elements 17000 (SPEC §11): <name>_quants u8 + <name>_space f32[256]
+  netvlad_fp16/inference_model    the same with quantize.py's float16: <name>float16
   netfv/inference_model    NetFVModelLF (eval.py's export name), model_flags.json beside it
   dbof/model.ckpt-3        GatedDbofModelLF, saved sharded over two CPU devices (2 data shards)
   softdbof/model.ckpt-5    SoftDbofModelLF with the LogisticModel head, without global_step
 
   batch.tfrecord           3 frame-level SequenceExamples (ids vid0..vid2, 5 frames each)
   <name>.predictions.txt   "<video id> p_0 ... p_9" per line (%.9g), TF's output on the batch
-                           (netvlad_ema: the EMA weights; netvlad_quant: the dequantized ones)
+                           (netvlad_ema: the EMA weights; netvlad_quant, netvlad_fp16: the
+                           dequantized ones)
   flags.txt                "<folder> <y8m-import architecture flags>" per line
 
 Usage: pip install tensorflow-cpu; python3 tools/make_tf_checkpoint_fixtures.py tests/fixtures/tf_checkpoints
@@ -290,30 +292,36 @@ def build(name, spec, out):
             for v in tower_vars:
                 sess.run(v.assign(ema.average(v)))
             write_predictions(os.path.join(out, "netvlad_ema.predictions.txt"), sess.run(p, feed))
-            qvars, deq = {}, {}
-            for vname, w in values.items():
-                if w.dtype == np.float32 and w.size > 17000:
-                    qi, space = quantize_uniform(w)
-                    qvars[vname + "_quants"] = qi
-                    qvars[vname + "_space"] = space
-                    deq[vname] = space[qi.astype(np.int64)]
-                else:
-                    qvars[vname] = w
-                    deq[vname] = w
-            for v in tower_vars:
-                sess.run(v.assign(deq[v.op.name]))
-            write_predictions(os.path.join(out, "netvlad_quant.predictions.txt"),
-                              sess.run(p, feed))
-    qgraph = tf.Graph()
-    with qgraph.as_default():
-        qv = [tf1.Variable(val, name=k) for k, val in sorted(qvars.items())]
-        with tf1.Session(graph=qgraph) as sess:
-            sess.run(tf1.global_variables_initializer())
-            folder = os.path.join(out, "netvlad_quant")
-            os.makedirs(folder)
-            tf1.train.Saver(qv, save_relative_paths=True).save(sess, os.path.join(folder, "inference_model"),
-                                     write_meta_graph=False)
-            shutil.copy(os.path.join(out, "netvlad", "model_flags.json"), folder)
+            variants = {}
+            for variant in ("quant", "fp16"):  # quantize.py's quant_uniform and float16
+                qvars, deq = {}, {}
+                for vname, w in values.items():
+                    if w.dtype != np.float32 or w.size <= 17000:
+                        qvars[vname] = deq[vname] = w
+                    elif variant == "quant":
+                        qi, space = quantize_uniform(w)
+                        qvars[vname + "_quants"] = qi
+                        qvars[vname + "_space"] = space
+                        deq[vname] = space[qi.astype(np.int64)]
+                    else:
+                        qvars[vname + "float16"] = w.astype(np.float16)
+                        deq[vname] = w.astype(np.float16).astype(np.float32)
+                for v in tower_vars:
+                    sess.run(v.assign(deq[v.op.name]))
+                write_predictions(os.path.join(out, f"netvlad_{variant}.predictions.txt"),
+                                  sess.run(p, feed))
+                variants[variant] = qvars
+    for variant, qvars in variants.items():
+        qgraph = tf.Graph()
+        with qgraph.as_default():
+            qv = [tf1.Variable(val, name=k) for k, val in sorted(qvars.items())]
+            with tf1.Session(graph=qgraph) as sess:
+                sess.run(tf1.global_variables_initializer())
+                folder = os.path.join(out, f"netvlad_{variant}")
+                os.makedirs(folder)
+                tf1.train.Saver(qv, save_relative_paths=True).save(
+                    sess, os.path.join(folder, "inference_model"), write_meta_graph=False)
+                shutil.copy(os.path.join(out, "netvlad", "model_flags.json"), folder)
 
 
 def main():
@@ -331,7 +339,8 @@ def main():
             build(name, spec, out)
             f.write(f"{name} {spec['flags']} {COMMON}\n")
             if name == "netvlad":
-                f.write(f"netvlad_quant {spec['flags']} {COMMON}\n")
+                for variant in ("quant", "fp16"):
+                    f.write(f"netvlad_{variant} {spec['flags']} {COMMON}\n")
 
 
 if __name__ == "__main__":

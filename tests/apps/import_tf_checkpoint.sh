@@ -48,6 +48,9 @@ expect_output '1 dequantized\)$' "$BIN/y8m-import" --checkpoint="$FX/netvlad_qua
   $(flags_of netvlad_quant) --output=quant.y8m
 infer quant.y8m quant.csv
 compare quant.csv "$FX/netvlad_quant.predictions.txt"
+"$BIN/y8m-import" --checkpoint="$FX/netvlad_fp16" $(flags_of netvlad_fp16) --output=fp16.y8m >/dev/null
+infer fp16.y8m fp16.csv
+compare fp16.csv "$FX/netvlad_fp16.predictions.txt"
 
 for m in netfv dbof softdbof; do
   "$BIN/y8m-import" --checkpoint="$FX/$m" $(flags_of $m) --output=$m.y8m >/dev/null
