@@ -69,6 +69,9 @@ cmp run.csv dbof.csv
 expect_error "no variable 'tower/video_FV/cluster_weights' \(and [0-9]+ more missing\) for NetFVModelLF; the checkpoint has under 'tower/': audio_VLAD" \
   "$BIN/y8m-import" --checkpoint="$FX/netvlad" $(flags_of netvlad) --model=NetFVModelLF \
   --output=wrong_model.y8m
+expect_error "no variable 'tower/hidden1_bn/beta' \(and 3 more missing\) for NetVLADModelLF" \
+  "$BIN/y8m-import" --checkpoint="$FX/netvlad" $(flags_of netvlad) --netvlad_relu=True \
+  --output=relu.y8m
 expect_error "variable 'tower/hidden1_weights' is \[4352, 4\], but NetVLADModelLF needs \[4352, 8\]" \
   "$BIN/y8m-import" --checkpoint="$FX/netvlad" $(flags_of netvlad) --netvlad_hidden_size=8 \
   --output=wrong_shape.y8m
@@ -87,7 +90,7 @@ expect_error '^y8m-import: nowhere: not a TensorFlow checkpoint' "$BIN/y8m-impor
 expect_error 'give at least one' "$BIN/y8m-import" --checkpoint="$FX/netfv" $(flags_of netfv)
 expect_error '^y8m-import: --output: netvlad.y8m already exists$' "$BIN/y8m-import" \
   --checkpoint="$FX/netvlad" $(flags_of netvlad) --output=netvlad.y8m
-for f in wrong_model wrong_shape no_gating missing nowhere; do
+for f in wrong_model relu wrong_shape no_gating missing nowhere; do
   [[ ! -e $f.y8m ]] || fail "a refused import wrote $f.y8m"
 done
 [[ -z $(ls | grep tmp) ]] || fail "temporaries left: $(ls)"
