@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -135,6 +136,76 @@ bool copy_model_flags_json(const std::string& from_dir, const std::string& to_di
   text << in.rdbuf();
   write_file_atomically(to_dir + "/" + kModelFlagsJson, text.str());
   return true;
+}
+
+std::map<std::string, std::string> read_model_flags_json(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  Y8M_CHECK(in, "{}: cannot open: {}", path, std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  const std::string s = ss.str();
+  size_t i = 0;
+  auto ws = [&] {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  };
+  auto expect = [&](char c) {
+    ws();
+    Y8M_CHECK(i < s.size() && s[i] == c, "{}: malformed JSON at byte {}: expected '{}'", path, i,
+              c);
+    ++i;
+  };
+  auto string = [&] {
+    expect('"');
+    std::string out;
+    while (true) {
+      Y8M_CHECK(i < s.size(), "{}: malformed JSON: unterminated string", path);
+      const char c = s[i++];
+      if (c == '"') return out;
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      Y8M_CHECK(i < s.size(), "{}: malformed JSON: unterminated string", path);
+      const char e = s[i++];
+      if (e == 'u') {
+        Y8M_CHECK(i + 4 <= s.size(), "{}: malformed JSON: short \\u escape", path);
+        const unsigned long cp = std::stoul(s.substr(i, 4), nullptr, 16);
+        i += 4;
+        Y8M_CHECK(cp < 0x80, "{}: non-ASCII \\u escape in a flag value", path);
+        out += static_cast<char>(cp);
+      } else {
+        const std::string from = "\"\\/bfnrt", to = "\"\\/\b\f\n\r\t";
+        const size_t k = from.find(e);
+        Y8M_CHECK(k != std::string::npos, "{}: malformed JSON: bad escape \\{}", path, e);
+        out += to[k];
+      }
+    }
+  };
+  std::map<std::string, std::string> out;
+  expect('{');
+  ws();
+  if (i < s.size() && s[i] == '}') return out;
+  while (true) {
+    const std::string key = string();
+    expect(':');
+    ws();
+    Y8M_CHECK(i < s.size(), "{}: malformed JSON: value of '{}' missing", path, key);
+    if (s[i] == '"') {
+      out[key] = string();
+    } else {
+      const size_t end = s.find_first_of(",} \t\r\n", i);
+      const std::string word = s.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      Y8M_CHECK(!word.empty() && word != "null" && word[0] != '{' && word[0] != '[',
+                "{}: '{}' is not a string, boolean or number", path, key);
+      out[key] = word;
+      i += word.size();
+    }
+    ws();
+    Y8M_CHECK(i < s.size(), "{}: malformed JSON: truncated", path);
+    if (s[i] == '}') break;
+    expect(',');
+  }
+  return out;
 }
 
 }  // namespace y8m::pipeline

@@ -44,7 +44,7 @@ constexpr const char* kAveragePy = "models save_folder";
 // Every boolean flag but the model flags' (a name has one type in every program that knows it).
 constexpr const char* kBool =
     "log_device_placement start_new_model incl_val run_once use_EMA build_only json verify "
-    "frame_level video_level";
+    "frame_level video_level use_ema";
 
 // The boolean rows of the two model flag lists.
 const std::set<std::string>& model_bool_flags() {
@@ -101,6 +101,9 @@ const std::vector<Program>& programs() {
        {"output_dir preset num_classes train_videos validate_videos test_videos shards min_frames "
         "max_frames mean_labels difficulty seed frame_level video_level"}},
       {"y8m-inspect", "a y8m-inspect flag", {"json verify example"}},
+      {"y8m-import",
+       "a y8m-import flag",
+       {"checkpoint output output_checkpoint_dir use_ema tf_scope", kModel, kAppCommon}},
       {"y8m-demo",
        "a y8m-demo flag",
        {"steps batch_size num_classes feature_size max_frames hidden_size base_learning_rate "
