@@ -4,7 +4,9 @@
 //   y8m-import --checkpoint=released/inference_model --output=netvlad/inference_model.y8m
 //   y8m-import --checkpoint=run1 --use_ema --output_checkpoint_dir=run1-y8m \
 //              --model=NetVLADModelLF --netvlad_cluster_size=256 ...
-// --checkpoint is a prefix or a folder (its `checkpoint` file's newest entry, or its only prefix).
+// --checkpoint is a prefix or a folder (its `checkpoint` file's newest entry, or its only prefix),
+// or a .tar.gz / .tgz bundle such as the winners' release, extracted into a temporary folder that
+// is removed afterwards (a bundle holding one folder is read from that folder).
 // The architecture comes from the model flags, as for the other apps; model_flags.json beside the
 // checkpoint supplies the flags it holds (model, feature_names, feature_sizes, frame_features)
 // that the command line does not give. The archive is what y8m-eval --build_only exports (frame
@@ -13,6 +15,7 @@
 // are written atomically and never overwritten.
 #include "apps/common/app_flags.h"
 #include "apps/common/model_path.h"
+#include "apps/common/model_tgz.h"
 #include "engine/error.h"
 #include "pipeline/archive.h"
 #include "pipeline/model_flags_json.h"
@@ -21,12 +24,15 @@
 #include <absl/flags/flag.h>
 #include <absl/flags/reflection.h>
 
+#include <stdlib.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 ABSL_FLAG(std::string, checkpoint, "",
-          "TensorFlow checkpoint prefix (run1/model.ckpt-1234, released/inference_model) or a "
-          "folder holding one");
+          "TensorFlow checkpoint prefix (run1/model.ckpt-1234, released/inference_model), a "
+          "folder holding one, or a .tar.gz bundle of one");
 ABSL_FLAG(std::string, output, "", "model archive to write (inference_model.y8m)");
 ABSL_FLAG(std::string, output_checkpoint_dir, "",
           "folder to write model.ckpt-<step>.y8m into (weights only)");
@@ -57,9 +63,52 @@ void apply_model_flags_json(const std::string& prefix) {
   std::fflush(stdout);
 }
 
+bool is_tgz(const std::string& path) {
+  auto ends = [&](const std::string& s) {
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends(".tar.gz") || ends(".tgz");
+}
+
+// A temporary folder, removed with its contents when the import ends (or fails).
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "y8m-import-XXXXXX").string();
+    Y8M_CHECK(mkdtemp(tmpl.data()) != nullptr, "y8m-import: cannot create a temporary folder {}",
+              tmpl);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// The bundle's contents in `dir`: the folder itself, or its one subfolder when that is all it holds.
+std::string extracted_root(const fs::path& dir) {
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
+  return entries.size() == 1 && fs::is_directory(entries[0]) ? entries[0].string() : dir.string();
+}
+
 int import() {
-  const std::string input = absl::GetFlag(FLAGS_checkpoint);
+  std::string input = absl::GetFlag(FLAGS_checkpoint);
   Y8M_CHECK(!input.empty(), "--checkpoint: required (a TensorFlow checkpoint prefix or folder)");
+  std::optional<TempDir> untarred;
+  if (is_tgz(input)) {
+    Y8M_CHECK(fs::is_regular_file(input), "--checkpoint: {} does not exist", input);
+    untarred.emplace();
+    const auto names = apps::extract_model_tgz(input, untarred->path().string());
+    std::printf("y8m-import: extracted %zu files of %s\n", names.size(), input.c_str());
+    input = extracted_root(untarred->path());
+  }
   const std::string archive = absl::GetFlag(FLAGS_output).empty()
                                   ? ""
                                   : apps::output_model_path(absl::GetFlag(FLAGS_output));
@@ -95,7 +144,9 @@ int import() {
   }
   if (!archive.empty()) {
     pipeline::ExportOptions eo;
-    eo.metadata["source_tf_checkpoint"] = prefix;
+    eo.metadata["source_tf_checkpoint"] =
+        untarred ? absl::GetFlag(FLAGS_checkpoint) + ":" + fs::path(prefix).filename().string()
+                 : prefix;
     eo.metadata["step"] = std::to_string(r.step);
     if (o.use_ema) eo.metadata["weights"] = "ExponentialMovingAverage";
     for (const auto& [name, value] : apps::explicit_model_flags())

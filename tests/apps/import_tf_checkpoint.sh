@@ -58,6 +58,20 @@ for m in netfv dbof softdbof; do
   compare $m.csv "$FX/$m.predictions.txt"
 done
 
+# A .tar.gz bundle as released (one folder with the checkpoint and model_flags.json): extracted into
+# a temporary folder that is gone afterwards, also when the import fails.
+mkdir -p tmp bundle && cp -r "$FX/netfv" bundle/released && tar czf released.tar.gz -C bundle released
+expect_output '^y8m-import: extracted 4 files of released.tar.gz$' env TMPDIR="$PWD/tmp" \
+  "$BIN/y8m-import" --checkpoint=released.tar.gz $(flags_of netfv) --output=tgz.y8m
+expect_also 'model flags from .*/released/model_flags.json$'
+infer tgz.y8m tgz.csv
+compare tgz.csv "$FX/netfv.predictions.txt"
+[[ -z $(ls tmp) ]] || fail "temporary folder left: $(ls tmp)"
+head -c 100 released.tar.gz >cut.tgz
+expect_error 'cut.tgz' env TMPDIR="$PWD/tmp" "$BIN/y8m-import" --checkpoint=cut.tgz --output=cut.y8m
+[[ -z $(ls tmp) && ! -e cut.y8m ]] || fail "a failed bundle import left files behind"
+rm -r tmp bundle
+
 # A y8m checkpoint: y8m-eval exports it (sampling flags as eval.py took them) to the same numbers.
 expect_output '^y8m-import: wrote run/model.ckpt-3.y8m$' "$BIN/y8m-import" \
   --checkpoint="$FX/dbof/model.ckpt-3" $(flags_of dbof) --output_checkpoint_dir=run
