@@ -99,7 +99,9 @@ ABSL_FLAG(bool, frame_shuffle, false,
           "unused (original flag; the RNN models are not in the zoo yet)");
 ABSL_FLAG(int64_t, dbof_var_features, 0, "unused (original flag)");
 ABSL_FLAG(std::string, dbof_activation, "relu", "unused (original flag)");
-ABSL_FLAG(int64_t, num_gpu, 1, "GPUs (towers); y8m trains on one device (--device)");
+ABSL_FLAG(int64_t, num_gpu, 1,
+          "GPUs (towers); one process trains on one device (--device): run mpirun -np N y8m-train "
+          "for N");
 ABSL_FLAG(bool, log_device_placement, false, "unused (TensorFlow option)");
 
 ABSL_FLAG(std::string, device, "", "cpu, cuda or cuda:N (default: cuda:0 when present, else cpu)");
@@ -135,6 +137,8 @@ engine::Device device_from_flag() {
 }
 
 uint64_t seed_flag() { return absl::GetFlag(FLAGS_seed); }
+
+int64_t num_gpu_flag() { return absl::GetFlag(FLAGS_num_gpu); }
 
 void note_num_gpu(const char* app) {
   if (absl::GetFlag(FLAGS_num_gpu) > 1)
