@@ -13,6 +13,9 @@
 
 #include <absl/flags/flag.h>
 
+#include <cstdlib>
+#include <memory>
+
 ABSL_FLAG(std::string, train_dir, "/tmp/yt8m_model/", "folder for checkpoints and event files");
 ABSL_FLAG(std::string, train_data_pattern, "",
           "comma-separated glob patterns of training TFRecords");
@@ -120,6 +123,14 @@ int train() {
   o.device = comm.size() > 1 && !apps::explicit_flags().count("device")
                  ? pipeline::rank_default_device(comm)
                  : apps::device_from_flag();
+  // Y8M_NCCL=1: gradients of CUDA devices summed by NCCL where they are, instead of through the
+  // host by MPI.
+  std::unique_ptr<pipeline::Communicator> nccl;
+  if (const char* v = std::getenv("Y8M_NCCL");
+      comm.size() > 1 && o.device.is_cuda() && v != nullptr && std::string(v) == "1") {
+    nccl = pipeline::make_nccl_communicator(comm, o.device);
+    o.comm = nccl.get();
+  }
   o.save_model_secs = absl::GetFlag(FLAGS_save_model_secs);
   o.keep_checkpoint_max = absl::GetFlag(FLAGS_keep_checkpoint_max);
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
