@@ -83,10 +83,22 @@ struct RunMode {
   std::map<std::string, std::string> ignored_flags;
 };
 
+// Where one rank stands: examples its reader delivered for training, its frame-sampling offset.
+struct RankPosition {
+  int64_t examples = 0;
+  uint64_t sampling_offset = 0;
+};
+
+// Rank r's frame-sampling seed: rank 0's (the single process's) mixed with r, so that ranks sample
+// different frames.
+uint64_t rank_sampling_seed(uint64_t rank0_seed, int rank) {
+  return rank0_seed + static_cast<uint64_t>(rank) * 0x9e3779b97f4a7c15ull;
+}
+
 CheckpointState snapshot(const models::VideoModel& model, const autograd::Optimizer& optimizer,
                          const autograd::ExponentialMovingAverage* ema, const RunMode& mode,
                          const TrainOptions& o, const models::ModelConfig& config,
-                         const engine::Generator& gen, const std::vector<int64_t>& positions) {
+                         const engine::Generator& gen, const std::vector<RankPosition>& ranks) {
   CheckpointState s;
   s.step = optimizer.step_count();
   s.model_config = models::to_map(config);
@@ -96,13 +108,16 @@ CheckpointState snapshot(const models::VideoModel& model, const autograd::Optimi
   if (ema != nullptr) s.ema = ema->state();
   s.metadata = {{"sampling_seed", std::to_string(gen.seed())},
                 {"sampling_offset", std::to_string(gen.offset())},
-                {"examples_consumed", std::to_string(positions.front())},
+                {"examples_consumed", std::to_string(ranks.front().examples)},
                 {"train_data_pattern", o.train_data_pattern},
                 {"optimizer", optimizer.name()}};
-  if (positions.size() > 1) {  // every rank's reader position (examples_consumed is rank 0's)
-    s.metadata["num_ranks"] = std::to_string(positions.size());
-    for (size_t r = 0; r < positions.size(); ++r)
-      s.metadata[fmt::format("examples_consumed.rank{}", r)] = std::to_string(positions[r]);
+  if (ranks.size() > 1) {  // every rank's position (the keys above are rank 0's)
+    s.metadata["num_ranks"] = std::to_string(ranks.size());
+    for (size_t r = 0; r < ranks.size(); ++r) {
+      s.metadata[fmt::format("examples_consumed.rank{}", r)] = std::to_string(ranks[r].examples);
+      s.metadata[fmt::format("sampling_offset.rank{}", r)] =
+          std::to_string(ranks[r].sampling_offset);
+    }
   }
   if (ema != nullptr) {
     s.metadata["ema_source"] = mode.ema_source;
@@ -351,12 +366,10 @@ TrainState build_state(const TrainOptions& o, RunPlan& plan, std::FILE* log) {
   oc.clip_norm = o.clip_gradient_norm;
   // Fresh for a warm start: step 0, slots at TF's initial values.
   s.optimizer = autograd::make_optimizer(model->named_parameters(), oc);
-  s.gen = engine::Generator(o.seed ^ 0x73616d706c65ull);
+  s.gen = engine::Generator(rank_sampling_seed(o.seed ^ 0x73616d706c65ull, plan.comm->rank()));
   if (plan.resumed) {
     for (const auto& kv : resumed.model) model->load_tensor(kv.first, kv.second);
     s.optimizer->load_state(resumed.optimizer, resumed.step);
-    s.gen.set_state(meta_u64(resumed, "sampling_seed", ckpt),
-                    meta_u64(resumed, "sampling_offset", ckpt));
     const Communicator& comm = *plan.comm;
     const std::string ranks = meta_str(resumed.metadata, "num_ranks");
     const int recorded_ranks = ranks.empty() ? 1 : std::stoi(ranks);
@@ -364,11 +377,10 @@ TrainState build_state(const TrainOptions& o, RunPlan& plan, std::FILE* log) {
               "{}: written by a run of {} rank(s), resumed with {}; resume it with the same "
               "number of processes (mpirun -np {}), or pass --start_new_model",
               ckpt, recorded_ranks, comm.size(), recorded_ranks);
-    s.examples = static_cast<int64_t>(
-        meta_u64(resumed,
-                 comm.size() > 1 ? fmt::format("examples_consumed.rank{}", comm.rank())
-                                 : "examples_consumed",
-                 ckpt));
+    const std::string suffix = comm.size() > 1 ? fmt::format(".rank{}", comm.rank()) : "";
+    s.gen.set_state(rank_sampling_seed(meta_u64(resumed, "sampling_seed", ckpt), comm.rank()),
+                    meta_u64(resumed, "sampling_offset" + suffix, ckpt));
+    s.examples = static_cast<int64_t>(meta_u64(resumed, "examples_consumed" + suffix, ckpt));
   } else if (use_ema) {
     // SPEC §7.4: every averaged tensor (parameters and BN statistics) from the source's tensor of
     // that name.
@@ -471,20 +483,16 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
     if (mine) unused = batch.size;
     return false;
   };
-  // Every rank's reader position (examples trained on), on rank 0 (checkpoints).
-  auto positions = [&](int64_t mine) {
-    std::vector<int64_t> all;
+  // Saves a checkpoint of the state with frame sampling at `g` and the reader at `position`
+  // (collective: rank 0 gathers every rank's and writes).
+  auto save = [&](const engine::Generator& g, int64_t position) -> std::string {
+    const RankPosition mine{position, g.offset()};
+    std::vector<RankPosition> all;
     for (const std::string& b :
          comm.gather(std::string(reinterpret_cast<const char*>(&mine), sizeof(mine)), 0)) {
-      int64_t v = 0;
-      std::memcpy(&v, b.data(), sizeof(v));
-      all.push_back(v);
+      Y8M_CHECK(b.size() == sizeof(RankPosition), "checkpoint: a rank sent {} bytes", b.size());
+      std::memcpy(&all.emplace_back(), b.data(), sizeof(RankPosition));
     }
-    return all;
-  };
-  // Saves a checkpoint of `g` and the readers at `position` (collective; rank 0 writes).
-  auto save = [&](const engine::Generator& g, int64_t position) -> std::string {
-    const std::vector<int64_t> all = positions(position);
     if (!root) return "";
     return save_checkpoint(o.train_dir, snapshot(*model, *optimizer, ema, mode, o, config, g, all),
                            o.keep_checkpoint_max, log);

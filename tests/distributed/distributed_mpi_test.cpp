@@ -4,6 +4,7 @@
 #include "engine/error.h"
 #include "io/synth.h"
 #include "io/tfrecord.h"
+#include "models/config.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/distributed.h"
 #include "pipeline/trainer.h"
@@ -69,6 +70,28 @@ TEST(Collectives, SumBroadcastGather) {
     EXPECT_TRUE(all.empty());
   }
   c.barrier();
+}
+
+// CUDA tensors: staged through the host by MPI, or reduced on the devices by NCCL (one GPU per
+// rank).
+TEST(Collectives, SumsCudaTensors) {
+  Communicator& c = world();
+  if (engine::cuda_device_count() == 0) GTEST_SKIP() << engine::cuda_unavailable_reason();
+  const Device dev = rank_default_device(c);
+  const int P = c.size();
+  auto check = [&](Communicator& comm, const char* what) {
+    Tensor t =
+        Tensor::from_vector(std::vector<float>{1, static_cast<float>(c.rank())}, {2}).to(dev);
+    comm.allreduce_sum(std::vector<Tensor>{t});
+    EXPECT_EQ(t.to_vector<float>(),
+              (std::vector<float>{static_cast<float>(P), static_cast<float>(P * (P - 1) / 2)}))
+        << what;
+  };
+  check(c, c.backend().c_str());
+  if (!have_nccl() || c.size() < 2 || engine::cuda_device_count() < c.size())
+    GTEST_SKIP() << "NCCL needs a build with NCCL and one GPU per rank";
+  const std::unique_ptr<Communicator> nccl = make_nccl_communicator(c, dev);
+  check(*nccl, "nccl");
 }
 
 TEST(Collectives, WeightCheckFindsADifferentRank) {
@@ -197,7 +220,7 @@ TEST(DataParallel, TwoRanksTrainLikeOneProcessWithTheDoubledBatch) {
   EXPECT_GT(max_weight, 1e-3);
 }
 
-// A two-rank run stopped at step 2 and resumed continues exactly as the run that went straight
+// A two-rank run stopped at step 4 and resumed continues exactly as the run that went straight
 // through: every rank's reader position is in the checkpoint.
 TEST(DataParallel, ResumeIsExact) {
   Communicator& c = world();
@@ -218,6 +241,13 @@ TEST(DataParallel, ResumeIsExact) {
   std::FILE* log = std::fopen("/dev/null", "w");
   TrainOptions o = options(dir.file("data"), dir.file("straight"), 8);
   o.shuffle_capacity = 0;
+  // Frame-level NetVLAD: per-rank frame sampling and batch-norm statistics resume too.
+  o.train_data_pattern = dir.file("data/frame/train*.tfrecord");
+  o.model = models::netvlad_config(4, 16);
+  o.model.num_classes = 50;
+  o.model.iterations = 5;
+  o.optimizer = "AdamOptimizer";
+  o.base_learning_rate = 0.01;
   o.comm = &c;
   const TrainResult straight = run_training(o, log);
   o.train_dir = dir.file("split");
@@ -236,7 +266,8 @@ TEST(DataParallel, ResumeIsExact) {
   for (size_t k = 0; k < a.model.size(); ++k)
     EXPECT_EQ(a.model[k].second.to_vector<float>(), b.model[k].second.to_vector<float>())
         << a.model[k].first;
-  EXPECT_EQ(a.metadata.at("examples_consumed.rank1"), b.metadata.at("examples_consumed.rank1"));
+  for (const char* key : {"examples_consumed.rank1", "sampling_offset.rank1", "sampling_seed"})
+    EXPECT_EQ(a.metadata.at(key), b.metadata.at(key)) << key;
 }
 
 }  // namespace
