@@ -51,6 +51,14 @@ SMALL_MODEL=(--model=NetVLADModelLF --frame_features --feature_names=rgb,audio -
   --num_classes=50 --netvlad_cluster_size=4 --netvlad_hidden_size=16 --iterations=5 --batch_size=32
   --num_readers=1 --device=cpu)
 
+# has_mpi <binary>: whether the binary links Open MPI (ldd's output is read whole: grep -q closing the
+# pipe early would fail the pipeline under pipefail).
+has_mpi() {
+  local libs
+  libs=$(ldd "$1" 2>/dev/null) || return 1
+  grep -q libmpi <<<"$libs"
+}
+
 # need_mpi <binary>: exits 77 (ctest: skipped) with the reason when mpirun is absent or the binary was
 # built without MPI.
 need_mpi() {
@@ -58,7 +66,7 @@ need_mpi() {
     echo "skipped: mpirun not found (apt-get install openmpi-bin)"
     exit 77
   }
-  ldd "$1" 2>/dev/null | grep -q libmpi || {
+  has_mpi "$1" || {
     echo "skipped: $1 was built without MPI (install libopenmpi-dev and rebuild)"
     exit 77
   }
