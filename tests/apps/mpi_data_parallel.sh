@@ -24,6 +24,14 @@ expect_output "resuming from run/model.ckpt-10.y8m" \
   mpirun_local 2 "$BIN/y8m-train" --train_dir=run --train_data_pattern='data/frame/train*' \
   "${SMALL_MODEL[@]}" --num_epochs=3
 expect_also "^done at step 15: "
+# Unequal shares (3 files of 150, 150 and 50 videos on 2 ranks): every rank stops at the step where the
+# first runs out of examples, and the checkpoint records where each one stopped.
+expect_output "^done at step [0-9]+: uneven/model.ckpt-" \
+  mpirun_local 2 "$BIN/y8m-train" --train_dir=uneven \
+  --train_data_pattern='data/frame/train*,data/frame/validate0000.tfrecord' "${SMALL_MODEL[@]}" --num_epochs=3
+ckpt=$(ls uneven/model.ckpt-*.y8m)
+expect_output "examples_consumed.rank0 = [0-9]+" "$BIN/y8m-inspect" "$ckpt"
+expect_also "examples_consumed.rank1 = [0-9]+"
 # More ranks than files: each rank reads whole files.
 expect_error "rank [0-2] of 3: --train_data_pattern: 2 file\(s\) for 3 ranks" \
   mpirun_local 3 "$BIN/y8m-train" --train_dir=run3 --train_data_pattern='data/frame/train*' \
