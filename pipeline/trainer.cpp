@@ -653,7 +653,15 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
   if (result.skipped_steps > 0)
     std::fprintf(log, "warning: %lld updates skipped for a non-finite loss or gradient\n",
                  static_cast<long long>(result.skipped_steps));
-  const io::SkipReport skipped = reader.skipped();
+  io::SkipReport skipped = reader.skipped();
+  if (ranks > 1) {  // every rank's, reported by rank 0 (the last problem of the highest rank)
+    double counts[2] = {static_cast<double>(skipped.records), static_cast<double>(skipped.bytes)};
+    comm.allreduce_sum(counts, 2);
+    skipped.records = static_cast<int64_t>(counts[0]);
+    skipped.bytes = static_cast<uint64_t>(counts[1]);
+    for (const std::string& p : comm.gather(skipped.last_problem, 0))
+      if (!p.empty()) skipped.last_problem = p;
+  }
   io::warn_skipped(log, skipped);
   std::fprintf(log, "done at step %lld: %s%s\n", static_cast<long long>(step),
                checkpoint_path(o.train_dir, step).c_str(),

@@ -32,6 +32,17 @@ expect_output "^done at step [0-9]+: uneven/model.ckpt-" \
 ckpt=$(ls uneven/model.ckpt-*.y8m)
 expect_output "examples_consumed.rank0 = [0-9]+" "$BIN/y8m-inspect" "$ckpt"
 expect_also "examples_consumed.rank1 = [0-9]+"
+# --corrupt_records=skip: rank 0 reports what every rank skipped (a truncated file, read once per
+# epoch by whichever rank it falls to), the figure one process reports.
+mkdir skipdata
+cp data/frame/train0000.tfrecord skipdata/a.tfrecord
+head -c 1000000 data/frame/train0001.tfrecord >skipdata/b.tfrecord
+skip_run=("$BIN/y8m-train" --train_data_pattern='skipdata/*' "${SMALL_MODEL[@]}" --num_epochs=2
+  --corrupt_records=skip)
+one=$("${skip_run[@]}" --train_dir=skip1 | grep -Eo "skipped [0-9]+ records \([0-9]+ bytes\)$")
+expect_output "; skipped 2 records" mpirun_local 2 "${skip_run[@]}" --train_dir=skip2
+[[ $(grep -Eo "skipped [0-9]+ records \([0-9]+ bytes\)$" <<<"$OUTPUT") == "$one" ]] ||
+  fail "2 ranks report other skips than one process ($one)"
 # More ranks than files: each rank reads whole files.
 expect_error "rank [0-2] of 3: --train_data_pattern: 2 file\(s\) for 3 ranks" \
   mpirun_local 3 "$BIN/y8m-train" --train_dir=run3 --train_data_pattern='data/frame/train*' \
