@@ -3,6 +3,7 @@
 //   y8m-distill --model_file=ens/inference_model.y8m --input_data_pattern="/data/frame/train*.tfrecord"
 //       --output_dir=/data/distill --batch_size=128 --file_size=512
 // Any --file_size works (the original asserted it was a multiple of the batch size).
+// `mpirun -np P y8m-distill ...` shares the batches among P ranks (pipeline/distill.h).
 #include "apps/common/app_flags.h"
 #include "apps/common/model_path.h"
 #include "engine/error.h"
@@ -41,9 +42,14 @@ int distill() {
   o.file_size = absl::GetFlag(FLAGS_file_size);
   o.num_readers = absl::GetFlag(FLAGS_num_readers);
   o.seed = apps::seed_flag();
-  o.device = apps::device_from_flag();
+  pipeline::Communicator& comm = pipeline::world();
+  o.comm = &comm;
+  o.device = comm.size() > 1 && !apps::explicit_flags().count("device")
+                 ? pipeline::rank_default_device(comm)
+                 : apps::device_from_flag();
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
   const auto r = pipeline::write_distill_dataset(o, stdout);
+  if (!comm.is_root()) return 0;
   std::printf("y8m-distill: wrote %lld videos in %lld files to %s%s\n",
               static_cast<long long>(r.examples), static_cast<long long>(r.files),
               o.output_dir.c_str(),
@@ -63,5 +69,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "y8m-distill: unexpected argument '%s'\n", rest[0].c_str());
     return 1;
   }
-  return y8m::apps::run_app("y8m-distill", distill);
+  return y8m::apps::run_app("y8m-distill",
+                            [] { return y8m::pipeline::run_on_ranks("y8m-distill", distill); });
 }

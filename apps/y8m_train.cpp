@@ -5,11 +5,16 @@
 // same when --loss_lambda is given explicitly and the records are distillation records; on ordinary
 // records it is ignored with a note (the original's train.py ignored it silently, SPEC §16.13).
 //   y8m-train --ema_source=run1/model.ckpt-30000.y8m --ema_halflife=2000 --train_dir=run1_ema ...   (SPEC §7)
+// Data parallelism (SPEC §6.1's towers as processes): `mpirun -np P y8m-train ...` trains on P
+// ranks, rank r on cuda:<local rank> unless --device says otherwise (pipeline/trainer.h).
 #include "apps/common/app_flags.h"
 #include "apps/common/model_path.h"
 #include "pipeline/trainer.h"
 
 #include <absl/flags/flag.h>
+
+#include <cstdlib>
+#include <memory>
 
 ABSL_FLAG(std::string, train_dir, "/tmp/yt8m_model/", "folder for checkpoints and event files");
 ABSL_FLAG(std::string, train_data_pattern, "",
@@ -62,6 +67,29 @@ constexpr bool kDistillApp = false;
 constexpr const char* kApp = "y8m-train";
 #endif
 
+// --num_gpu=N (the original's towers): one process trains on one device; N devices are N ranks.
+void check_num_gpu(const y8m::pipeline::Communicator& comm) {
+  const int64_t n = y8m::apps::num_gpu_flag();
+  if (n <= 1) return;
+  if (comm.size() > 1) {
+    if (comm.is_root())
+      std::fprintf(stderr, "%s: note: --num_gpu=%lld ignored: the %d ranks are the towers\n", kApp,
+                   static_cast<long long>(n), comm.size());
+    return;
+  }
+  Y8M_CHECK(y8m::pipeline::have_mpi(),
+            "--num_gpu={}: one process trains on one device, and this y8m was built without MPI "
+            "(install libopenmpi-dev and rebuild, then run mpirun -np {} {} ...); or pass "
+            "--num_gpu=1",
+            n, n, kApp);
+  std::fprintf(stderr,
+               "%s: note: --num_gpu=%lld: one process trains on one device (--device); for %lld "
+               "GPUs run mpirun -np %lld %s ... (rank r takes cuda:<local rank r>; README "
+               "\"Training on several GPUs or machines\")\n",
+               kApp, static_cast<long long>(n), static_cast<long long>(n),
+               static_cast<long long>(n), kApp);
+}
+
 int train() {
   using namespace y8m;
   Y8M_CHECK(!absl::GetFlag(FLAGS_train_data_pattern).empty(), "--train_data_pattern: required");
@@ -89,7 +117,20 @@ int train() {
   o.optimizer = absl::GetFlag(FLAGS_optimizer);
   o.momentum = absl::GetFlag(FLAGS_momentum);
   o.seed = apps::seed_flag();
-  o.device = apps::device_from_flag();
+  pipeline::Communicator& comm = pipeline::world();
+  check_num_gpu(comm);
+  o.comm = &comm;
+  o.device = comm.size() > 1 && !apps::explicit_flags().count("device")
+                 ? pipeline::rank_default_device(comm)
+                 : apps::device_from_flag();
+  // Y8M_NCCL=1: gradients of CUDA devices summed by NCCL where they are, instead of through the
+  // host by MPI.
+  std::unique_ptr<pipeline::Communicator> nccl;
+  if (const char* v = std::getenv("Y8M_NCCL");
+      comm.size() > 1 && o.device.is_cuda() && v != nullptr && std::string(v) == "1") {
+    nccl = pipeline::make_nccl_communicator(comm, o.device);
+    o.comm = nccl.get();
+  }
   o.save_model_secs = absl::GetFlag(FLAGS_save_model_secs);
   o.keep_checkpoint_max = absl::GetFlag(FLAGS_keep_checkpoint_max);
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
@@ -123,6 +164,5 @@ int main(int argc, char** argv) {
                  rest[0].c_str());
     return 1;
   }
-  y8m::apps::note_num_gpu(kApp);
-  return y8m::apps::run_app(kApp, train);
+  return y8m::apps::run_app(kApp, [] { return y8m::pipeline::run_on_ranks(kApp, train); });
 }

@@ -196,9 +196,22 @@ struct Reader::Impl {
 
   Impl(const ReaderOptions& o, const std::vector<std::string>& f) : opts(o), files(f) {}
 
+  // Files this reader opens in the run: all of them per epoch, or a training shard's share.
+  int64_t files_per_epoch() const {
+    const int64_t n = static_cast<int64_t>(files.size());
+    if (!opts.training || opts.num_shards <= 1) return n;
+    return (n - opts.shard + opts.num_shards - 1) / opts.num_shards;
+  }
   int64_t total_files() const {
     const int64_t epochs = opts.training ? opts.num_epochs : 1;
-    return epochs <= 0 ? INT64_MAX : epochs * static_cast<int64_t>(files.size());
+    return epochs <= 0 ? INT64_MAX : epochs * files_per_epoch();
+  }
+  // The run's global file position of this reader's l-th file (a training shard takes positions
+  // shard, shard + num_shards, ... of every epoch).
+  int64_t global_file(int64_t l) const {
+    if (!opts.training || opts.num_shards <= 1) return l;
+    const int64_t per = files_per_epoch(), epoch = l / per;
+    return epoch * static_cast<int64_t>(files.size()) + opts.shard + (l % per) * opts.num_shards;
   }
 
   // The file at global position g of the run: epoch g / F, shuffled per epoch in training.
@@ -250,7 +263,7 @@ struct Reader::Impl {
         RecordReaderOptions rro = opts.records;
         const bool defer = rro.on_corrupt == CorruptPolicy::fail && !opts.video_level;
         rro.defer_data_crc = defer && rro.verify_crc;
-        auto file = std::make_shared<RecordReader>(file_at(g), rro);
+        auto file = std::make_shared<RecordReader>(file_at(global_file(g)), rro);
         std::string_view rec;
         while (!stop && file->next(&rec)) {
           auto ex = std::make_unique<Example>();
@@ -451,7 +464,8 @@ struct Reader::Impl {
       for (size_t r = 0; r < queues.size(); ++r) active.push_back(static_cast<int>(r));
       for (int64_t n = to_skip.load(); n > 0; --n)
         if (!next_example()) break;
-      for (;;) {
+      const bool batch_shards = !opts.training && opts.num_shards > 1;
+      for (int64_t k = 0;; ++k) {
         std::vector<ExamplePtr> exs;
         while (static_cast<int>(exs.size()) < opts.batch_size) {
           ExamplePtr ex = next_example();
@@ -459,7 +473,9 @@ struct Reader::Impl {
           exs.push_back(std::move(ex));
         }
         if (exs.empty() || stop) break;
+        if (batch_shards && k % opts.num_shards != opts.shard) continue;  // another shard's
         Batch b = assemble(exs);
+        b.index = k;
         std::unique_lock<std::mutex> l(out_mu);
         out_cv.wait(l, [&] { return stop || out.size() < 2; });
         if (stop) break;
@@ -510,7 +526,13 @@ Reader::Reader(ReaderOptions opts) : opts_(std::move(opts)) {
   Y8M_CHECK(opts_.decode.max_frames > 0 && opts_.decode.num_classes > 0,
             "reader: bad max_frames {} or num_classes {}", opts_.decode.max_frames,
             opts_.decode.num_classes);
+  Y8M_CHECK(opts_.num_shards > 0 && opts_.shard >= 0 && opts_.shard < opts_.num_shards,
+            "reader: shard {} of {}", opts_.shard, opts_.num_shards);
   files_ = expand_patterns(opts_.patterns, opts_.pattern_flag.c_str());
+  Y8M_CHECK(!opts_.training || files_.size() >= static_cast<size_t>(opts_.num_shards),
+            "{}: {} file(s) for {} ranks; each rank reads whole files, so give at least as many "
+            "files as ranks",
+            opts_.pattern_flag, files_.size(), opts_.num_shards);
   impl_ = std::make_unique<Impl>(opts_, files_);
 }
 

@@ -45,6 +45,14 @@ struct ReaderOptions {
   RecordReaderOptions records;
   int64_t skip_budget = 1000;  // corrupt records tolerated under CorruptPolicy::skip
   bool pinned = true;          // pinned batches when a CUDA device is present
+  // Data parallelism (pipeline/distributed.h): this reader is shard `shard` of `num_shards`.
+  // Training: each epoch's (shuffled) file order is dealt round-robin, shard r reading the files at
+  // positions r, r + num_shards, ... (every file by exactly one shard per epoch; at least as many
+  // files as shards). Evaluation: every shard frames every record, but only batches k with
+  // k % num_shards == shard are assembled and delivered (Batch::index = k): together the shards
+  // deliver the single-process batches, each exactly once.
+  int num_shards = 1;
+  int shard = 0;
 };
 
 struct Batch {
@@ -55,6 +63,7 @@ struct Batch {
   Tensor predictions;  // f32 [B, num_classes] for distillation records, else undefined
   std::vector<std::string> ids;
   std::vector<std::vector<int64_t>> label_lists;  // sorted, without duplicates
+  int64_t index = 0;  // the batch's number in the unsharded sequence (0, 1, 2, ...)
 };
 
 // Records lost under CorruptPolicy::skip: corrupt records, the readable records a bad length field

@@ -11,7 +11,9 @@
 #include "pipeline/model_inputs.h"
 #include "pipeline/output_folder.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <memory>
 
 namespace y8m::pipeline {
@@ -20,7 +22,24 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   Y8M_CHECK(o.file_size > 0, "--file_size must be positive, got {}", o.file_size);
   Y8M_CHECK(o.batch_size > 0, "--batch_size must be positive, got {}", o.batch_size);
   Y8M_CHECK(!o.output_dir.empty(), "--output_dir: required");
-  OutputFolder out(o.output_dir, "--output_dir");  // appears only with every file written
+  const std::unique_ptr<Communicator> single = o.comm ? nullptr : make_single_communicator();
+  Communicator& comm = o.comm ? *o.comm : *single;
+  const int ranks = comm.size();
+  // Rank 0's folder appears only with every rank's files written.
+  std::unique_ptr<OutputFolder> out;
+  if (comm.is_root()) out = std::make_unique<OutputFolder>(o.output_dir, "--output_dir");
+  const std::string temp = comm.broadcast(out ? out->temp() : std::string(), 0);
+  // Rank 0 alone reports progress.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> quiet(nullptr, &std::fclose);
+  if (!comm.is_root()) {
+    quiet.reset(std::fopen("/dev/null", "w"));
+    Y8M_CHECK(quiet != nullptr, "/dev/null: cannot open");
+    log = quiet.get();
+  }
+  auto file_name = [&](int64_t i) {
+    return ranks == 1 ? fmt::format("{}/predictions-{:05d}.tfrecord", temp, i)
+                      : fmt::format("{}/rank{}-{:05d}.part", temp, comm.rank(), i);
+  };
   const ArchiveModel teacher(o.model_file, o.device);
   const models::ModelConfig config = teacher.config();
   Y8M_CHECK(config.frame_features,
@@ -35,6 +54,8 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
   rf.require_labels = false;
   io::ReaderOptions ro = reader_options(config, rf);
   ro.pinned = false;
+  ro.num_shards = ranks;
+  ro.shard = comm.rank();
   io::Reader reader(ro);
   const int64_t total = io::count_records(reader.files());  // for the ETA
   const io::FeatureSpec& fs = ro.decode.features;
@@ -50,16 +71,13 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
     ++res.files;
   };
   const auto t0 = std::chrono::steady_clock::now();
-  io::Batch batch;
-  while (reader.next(&batch)) {
-    const Tensor probs = teacher.predict(batch, gen).to(Device::cpu());
+  for_each_sharded_batch(comm, reader, gen, [&](const io::Batch& batch, engine::Generator& g) {
+    const Tensor probs = teacher.predict(batch, g).to(Device::cpu());
     const float* p = probs.data<float>();
     check_finite_scores(p, probs.size(1), batch.ids, "--model_file teacher");
     const uint8_t* frames = batch.frames.data<uint8_t>();
     for (int64_t i = 0; i < batch.size; ++i) {
-      if (!writer)
-        writer = std::make_unique<io::RecordWriter>(
-            fmt::format("{}/predictions-{:05d}.tfrecord", out.temp(), res.files));
+      if (!writer) writer = std::make_unique<io::RecordWriter>(file_name(res.files));
       const int n = batch.num_frames.data<int32_t>()[i];
       std::vector<std::vector<std::string_view>> streams(fs.names.size());
       for (int t = 0; t < n; ++t) {
@@ -82,13 +100,34 @@ DistillResult write_distill_dataset(const DistillOptions& o, std::FILE* log) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double eps = secs > 0 ? res.examples / secs : 0;
-    std::fprintf(log, "y8m-distill: %lld/%lld videos, %.0f examples/s, ETA %.0f s\n",
-                 static_cast<long long>(res.examples), static_cast<long long>(total), eps,
-                 eps > 0 ? (total - res.examples) / eps : 0.0);
+    const int64_t share = shard_examples(total, ro.batch_size, ranks, comm.rank());
+    std::fprintf(log, "y8m-distill: %lld/%lld videos%s, %.0f examples/s, ETA %.0f s\n",
+                 static_cast<long long>(res.examples), static_cast<long long>(share),
+                 ranks > 1 ? " on rank 0" : "", eps,
+                 eps > 0 ? std::max<double>(share - res.examples, 0) / eps : 0.0);
     std::fflush(log);
-  }
+  });
   close_file();
-  out.commit();
+  if (ranks > 1) {
+    // Every rank's files are closed once rank 0 has their counts: number them in rank order.
+    const std::string mine = fmt::format("{} {}", res.files, res.examples);
+    const std::vector<std::string> counts = comm.gather(mine, 0);
+    res = DistillResult();
+    for (int r = 0; r < static_cast<int>(counts.size()); ++r) {
+      long long files = 0, examples = 0;
+      Y8M_CHECK(
+          std::sscanf(counts[static_cast<size_t>(r)].c_str(), "%lld %lld", &files, &examples) == 2,
+          "y8m-distill: malformed count from rank {}", r);
+      for (long long i = 0; i < files; ++i) {
+        const std::string from = fmt::format("{}/rank{}-{:05d}.part", temp, r, i);
+        const std::string to = fmt::format("{}/predictions-{:05d}.tfrecord", temp, res.files++);
+        Y8M_CHECK(std::rename(from.c_str(), to.c_str()) == 0, "{}: cannot rename to {}: {}", from,
+                  to, std::strerror(errno));
+      }
+      res.examples += examples;
+    }
+  }
+  if (out) out->commit();
   const io::SkipReport skipped = reader.skipped();
   res.skipped_records = skipped.records;
   res.skipped_bytes = skipped.bytes;

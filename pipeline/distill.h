@@ -5,10 +5,17 @@
 // <output_dir>/predictions-%05d.tfrecord files of `file_size` examples (any size; the last file may
 // be shorter). The folder appears only once every file is written (OutputFolder): a failed or
 // interrupted run leaves no partial set under the final name.
+//
+// With a communicator of several ranks (mpirun -np P) the ranks share the batches (batch k on rank
+// k % P) and predict what one process would (pipeline/distributed.h). Rank 0 creates the
+// temporary folder (it must be on a filesystem every rank sees); each rank writes its own files
+// there, and once all are closed rank 0 numbers them predictions-00000... in rank order, so names
+// never collide, and commits the folder. Every file but each rank's last holds file_size examples.
 #pragma once
 
 #include "engine/device.h"
 #include "engine/tensor.h"
+#include "pipeline/distributed.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -26,9 +33,10 @@ struct DistillOptions {
   uint64_t seed = 0;    // the teacher's frame sampling
   engine::Device device;
   std::string corrupt_records = "fail";
+  Communicator* comm = nullptr;  // null: one process
 };
 
-struct DistillResult {
+struct DistillResult {  // over all ranks
   int64_t examples = 0;
   int64_t files = 0;
   int64_t skipped_records = 0;  // lost to --corrupt_records=skip, with their bytes

@@ -92,26 +92,39 @@ SubmissionWriter::~SubmissionWriter() {
   }
 }
 
-void SubmissionWriter::add(const std::string& id, const float* scores, int num_classes) {
-  Y8M_CHECK(fd_ >= 0, "{}: add after close", path_);
-  Y8M_CHECK(!id.empty(), "{}: empty video id (row {})", path_, rows_ + 1);
+void append_submission_row(std::string* out, const std::string& id, const float* scores,
+                           int num_classes, int top_k, const std::string& where) {
+  Y8M_CHECK(!id.empty(), "{}: empty video id", where);
   Y8M_CHECK(id.find_first_of(",\n\r") == std::string::npos,
             "{}: video id {:?} contains a comma or a line break and cannot be written to the CSV",
-            path_, id);
+            where, id);
   Y8M_CHECK(num_classes >= 1 && scores != nullptr, "{}: video '{}' has no scores (num_classes {})",
-            path_, id, num_classes);
+            where, id, num_classes);
   for (int c = 0; c < num_classes; ++c) {
-    Y8M_CHECK(!std::isnan(scores[c]), "{}: video '{}' has a NaN score for class {}", path_, id, c);
+    Y8M_CHECK(!std::isnan(scores[c]), "{}: video '{}' has a NaN score for class {}", where, id, c);
   }
-  buffer_ += id;
+  *out += id;
   char sep = ',';
-  for (const auto& [label, score] : top_k_pairs(scores, num_classes, top_k_)) {
-    buffer_ += sep;
-    append_pair(&buffer_, label, score);
+  for (const auto& [label, score] : top_k_pairs(scores, num_classes, top_k)) {
+    *out += sep;
+    append_pair(out, label, score);
     sep = ' ';
   }
-  buffer_ += '\n';
+  *out += '\n';
+}
+
+void SubmissionWriter::add(const std::string& id, const float* scores, int num_classes) {
+  Y8M_CHECK(fd_ >= 0, "{}: add after close", path_);
+  append_submission_row(&buffer_, id, scores, num_classes, top_k_,
+                        fmt::format("{} (row {})", path_, rows_ + 1));
   ++rows_;
+  if (buffer_.size() >= kFlushBytes) write_out(false);
+}
+
+void SubmissionWriter::add_rows(const std::string& rows, int64_t count) {
+  Y8M_CHECK(fd_ >= 0, "{}: add after close", path_);
+  buffer_ += rows;
+  rows_ += count;
   if (buffer_.size() >= kFlushBytes) write_out(false);
 }
 

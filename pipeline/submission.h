@@ -41,6 +41,11 @@ std::string format_pair(int label, float score);
 // Ids are written verbatim; an empty id or one containing ',', '\n' or '\r' is an error naming the
 // id (it would break the CSV). A NaN score is an error naming the id and class: it cannot be
 // ranked, and Kaggle rejects "nan" (the original would have written it).
+// Appends one row ("<id>,<label> <score> ...\n") exactly as SubmissionWriter::add writes it, with
+// its checks (errors name `where`).
+void append_submission_row(std::string* out, const std::string& id, const float* scores,
+                           int num_classes, int top_k, const std::string& where);
+
 class SubmissionWriter {
  public:
   // Creates the temporary file and writes the header. Errors: top_k <= 0 (names --top_k), a path
@@ -54,6 +59,8 @@ class SubmissionWriter {
   void add(const std::string& id, const float* scores, int num_classes);
   // A batch: probs is f32 [B, V] (any device; copied to the host when needed), ids has B entries.
   void add_batch(const std::vector<std::string>& ids, const Tensor& probs);
+  // `count` rows formatted by append_submission_row (sharded inference: other ranks' rows).
+  void add_rows(const std::string& rows, int64_t count);
   // Finishes the file and renames it into place. A second close() does nothing; add() after close()
   // is an error.
   void close();

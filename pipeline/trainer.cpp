@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 
 namespace y8m::pipeline {
 
@@ -61,9 +63,9 @@ void validate_train_options(const TrainOptions& o) {
   }
 }
 
-double learning_rate(const TrainOptions& o, int64_t step) {
+double learning_rate(const TrainOptions& o, int64_t step, int ranks) {
   const double decays =
-      std::floor(static_cast<double>(step) * o.batch_size / o.learning_rate_decay_examples);
+      std::floor(static_cast<double>(step) * o.batch_size * ranks / o.learning_rate_decay_examples);
   return o.base_learning_rate * std::pow(o.learning_rate_decay, decays);
 }
 
@@ -81,10 +83,22 @@ struct RunMode {
   std::map<std::string, std::string> ignored_flags;
 };
 
+// Where one rank stands: examples its reader delivered for training, its frame-sampling offset.
+struct RankPosition {
+  int64_t examples = 0;
+  uint64_t sampling_offset = 0;
+};
+
+// Rank r's frame-sampling seed: rank 0's (the single process's) mixed with r, so that ranks sample
+// different frames.
+uint64_t rank_sampling_seed(uint64_t rank0_seed, int rank) {
+  return rank0_seed + static_cast<uint64_t>(rank) * 0x9e3779b97f4a7c15ull;
+}
+
 CheckpointState snapshot(const models::VideoModel& model, const autograd::Optimizer& optimizer,
                          const autograd::ExponentialMovingAverage* ema, const RunMode& mode,
                          const TrainOptions& o, const models::ModelConfig& config,
-                         const engine::Generator& gen, int64_t examples) {
+                         const engine::Generator& gen, const std::vector<RankPosition>& ranks) {
   CheckpointState s;
   s.step = optimizer.step_count();
   s.model_config = models::to_map(config);
@@ -94,9 +108,17 @@ CheckpointState snapshot(const models::VideoModel& model, const autograd::Optimi
   if (ema != nullptr) s.ema = ema->state();
   s.metadata = {{"sampling_seed", std::to_string(gen.seed())},
                 {"sampling_offset", std::to_string(gen.offset())},
-                {"examples_consumed", std::to_string(examples)},
+                {"examples_consumed", std::to_string(ranks.front().examples)},
                 {"train_data_pattern", o.train_data_pattern},
                 {"optimizer", optimizer.name()}};
+  if (ranks.size() > 1) {  // every rank's position (the keys above are rank 0's)
+    s.metadata["num_ranks"] = std::to_string(ranks.size());
+    for (size_t r = 0; r < ranks.size(); ++r) {
+      s.metadata[fmt::format("examples_consumed.rank{}", r)] = std::to_string(ranks[r].examples);
+      s.metadata[fmt::format("sampling_offset.rank{}", r)] =
+          std::to_string(ranks[r].sampling_offset);
+    }
+  }
   if (ema != nullptr) {
     s.metadata["ema_source"] = mode.ema_source;
     s.metadata["ema_halflife"] = fmt::format("{}", mode.ema_halflife);  // shortest exact form
@@ -200,7 +222,8 @@ bool next_batch(io::Reader& reader, io::Batch* batch, bool distill) {
 // checkpoint to resume or the --ema_source, and settles the EMA and distillation mode and the
 // model config.
 struct RunPlan {
-  // Taken by resolve_run; declared first, so released last.
+  Communicator* comm = nullptr;  // never null
+  // Taken by resolve_run (on rank 0 only); declared first, so released last.
   std::unique_ptr<TrainDirLock> train_dir;
   models::ModelConfig config;
   RunMode mode;
@@ -220,21 +243,32 @@ struct TrainState {
   int64_t examples = 0;  // examples consumed by the run so far (the reader has skipped them)
 };
 
-RunPlan resolve_run(const TrainOptions& o, std::FILE* log) {
+RunPlan resolve_run(const TrainOptions& o, Communicator& comm, std::FILE* log) {
   validate_train_options(o);
   const bool ema_run = !o.ema_source.empty();
   RunPlan plan;
-  // One trainer per train_dir (pipeline/train_dir.h). A folder this run creates is removed again if
-  // the run is refused before training starts.
-  plan.train_dir = std::make_unique<TrainDirLock>(o.train_dir);
-  TrainDirLock& train_dir = *plan.train_dir;
-  if (o.start_new_model) train_dir.clear();
-  train_dir.remove_stale_temps(log);
-
+  plan.comm = &comm;
   std::vector<std::string> broken;
-  plan.ckpt = latest_valid_checkpoint(o.train_dir, &broken);
+  if (!comm.is_root()) {
+    // Rank 0 owns the train_dir and chooses the checkpoint; the others load the same one (the
+    // train_dir must be on a filesystem every rank sees).
+    plan.ckpt = comm.broadcast(std::string(), 0);
+    if (!plan.ckpt.empty())
+      Y8M_CHECK(std::filesystem::exists(plan.ckpt),
+                "{}: the checkpoint rank 0 resumes is not visible here (--train_dir must be on a "
+                "filesystem every rank sees)",
+                plan.ckpt);
+  } else {
+    // One trainer per train_dir (pipeline/train_dir.h). A folder this run creates is removed
+    // again if the run is refused before training starts.
+    plan.train_dir = std::make_unique<TrainDirLock>(o.train_dir);
+    if (o.start_new_model) plan.train_dir->clear();
+    plan.train_dir->remove_stale_temps(log);
+    plan.ckpt = latest_valid_checkpoint(o.train_dir, &broken);
+    comm.broadcast(plan.ckpt, 0);
+  }
   const std::string& ckpt = plan.ckpt;
-  if (ema_run && !train_dir.fresh()) {
+  if (ema_run && plan.train_dir && !plan.train_dir->fresh()) {
     // SPEC §7.1: an EMA run starts in a new train_dir. Only a checkpoint of this same EMA run
     // resumes.
     const bool same_run =
@@ -332,13 +366,21 @@ TrainState build_state(const TrainOptions& o, RunPlan& plan, std::FILE* log) {
   oc.clip_norm = o.clip_gradient_norm;
   // Fresh for a warm start: step 0, slots at TF's initial values.
   s.optimizer = autograd::make_optimizer(model->named_parameters(), oc);
-  s.gen = engine::Generator(o.seed ^ 0x73616d706c65ull);
+  s.gen = engine::Generator(rank_sampling_seed(o.seed ^ 0x73616d706c65ull, plan.comm->rank()));
   if (plan.resumed) {
     for (const auto& kv : resumed.model) model->load_tensor(kv.first, kv.second);
     s.optimizer->load_state(resumed.optimizer, resumed.step);
-    s.gen.set_state(meta_u64(resumed, "sampling_seed", ckpt),
-                    meta_u64(resumed, "sampling_offset", ckpt));
-    s.examples = static_cast<int64_t>(meta_u64(resumed, "examples_consumed", ckpt));
+    const Communicator& comm = *plan.comm;
+    const std::string ranks = meta_str(resumed.metadata, "num_ranks");
+    const int recorded_ranks = ranks.empty() ? 1 : std::stoi(ranks);
+    Y8M_CHECK(recorded_ranks == comm.size(),
+              "{}: written by a run of {} rank(s), resumed with {}; resume it with the same "
+              "number of processes (mpirun -np {}), or pass --start_new_model",
+              ckpt, recorded_ranks, comm.size(), recorded_ranks);
+    const std::string suffix = comm.size() > 1 ? fmt::format(".rank{}", comm.rank()) : "";
+    s.gen.set_state(rank_sampling_seed(meta_u64(resumed, "sampling_seed", ckpt), comm.rank()),
+                    meta_u64(resumed, "sampling_offset" + suffix, ckpt));
+    s.examples = static_cast<int64_t>(meta_u64(resumed, "examples_consumed" + suffix, ckpt));
   } else if (use_ema) {
     // SPEC §7.4: every averaged tensor (parameters and BN statistics) from the source's tensor of
     // that name.
@@ -393,6 +435,9 @@ TrainState build_state(const TrainOptions& o, RunPlan& plan, std::FILE* log) {
   rf.num_epochs = o.num_epochs;
   rf.seed = o.seed;
   io::ReaderOptions ro = reader_options(config, rf);
+  ro.num_shards = plan.comm->size();
+  ro.shard = plan.comm->rank();
+  ro.shuffle_capacity = o.shuffle_capacity;
   if (o.distill) {
     Y8M_CHECK(config.frame_features,
               "--loss_lambda: distillation records are frame-level; the model is video-level "
@@ -417,15 +462,42 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
   engine::Generator& gen = s.gen;
   io::Reader& reader = *s.reader;
   const int64_t examples = s.examples;
+  Communicator& comm = *plan.comm;
+  const int ranks = comm.size();
+  const bool root = comm.is_root();
   TrainResult result;
   result.resumed = plan.resumed;
   result.ema = ema != nullptr;
 
   int64_t step = optimizer->step_count();
   io::Batch batch;
+  int64_t unused = 0;  // examples of a batch this rank read but the run did not train on
   auto next = [&] {
-    return (o.max_steps <= 0 || step < o.max_steps) && next_batch(reader, &batch, o.distill);
+    if (o.max_steps > 0 && step >= o.max_steps) return false;
+    const bool mine = next_batch(reader, &batch, o.distill);
+    if (ranks == 1) return mine;
+    // Every rank runs the same steps: one without a batch ends the run for all.
+    double have = mine ? 1 : 0;
+    comm.allreduce_sum(&have, 1);
+    if (have == ranks) return true;
+    if (mine) unused = batch.size;
+    return false;
   };
+  // Saves a checkpoint of the state with frame sampling at `g` and the reader at `position`
+  // (collective: rank 0 gathers every rank's and writes).
+  auto save = [&](const engine::Generator& g, int64_t position) -> std::string {
+    const RankPosition mine{position, g.offset()};
+    std::vector<RankPosition> all;
+    for (const std::string& b :
+         comm.gather(std::string(reinterpret_cast<const char*>(&mine), sizeof(mine)), 0)) {
+      Y8M_CHECK(b.size() == sizeof(RankPosition), "checkpoint: a rank sent {} bytes", b.size());
+      std::memcpy(&all.emplace_back(), b.data(), sizeof(RankPosition));
+    }
+    if (!root) return "";
+    return save_checkpoint(o.train_dir, snapshot(*model, *optimizer, ema, mode, o, config, g, all),
+                           o.keep_checkpoint_max, log);
+  };
+  check_same_on_all_ranks(comm, model->named_parameters(), "the starting weights");
   bool have_batch = next();
   // No data at all (empty files, or every record skipped as corrupt) is an error, not an untrained
   // model.ckpt-0.
@@ -438,14 +510,19 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
   }
   // The run is accepted: keep the train_dir (a refused run leaves none behind; an EMA run needs a
   // new one).
-  plan.train_dir->keep();
-  // train.py's model_flags.json, for the original's tools and the README's `cp` (informational).
-  write_model_flags_json(o.train_dir, model_flags_json(config, o.label_loss, o.flags));
-  io::EventWriter events(o.train_dir);
+  std::unique_ptr<io::EventWriter> events_writer;
+  if (root) {
+    plan.train_dir->keep();
+    // train.py's model_flags.json, for the original's tools and the README's `cp`
+    // (informational).
+    write_model_flags_json(o.train_dir, model_flags_json(config, o.label_loss, o.flags));
+    events_writer = std::make_unique<io::EventWriter>(o.train_dir);
+  }
   std::fprintf(
-      log, "training %s: %lld parameters on %s, %zu files, batch %d%s\n", config.model.c_str(),
+      log, "training %s: %lld parameters on %s, %zu files, batch %d%s%s\n", config.model.c_str(),
       static_cast<long long>(model->num_parameter_elements()), o.device.str().c_str(),
       reader.files().size(), o.batch_size,
+      ranks > 1 ? fmt::format(" per rank x {} ranks ({})", ranks, comm.backend()).c_str() : "",
       o.distill ? fmt::format(", distillation (loss_lambda {})", o.loss_lambda).c_str() : "");
 
   int64_t saved_step = result.resumed ? step : -1;
@@ -453,7 +530,7 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
   int64_t examples_since_log = 0, last_log_step = step;
   int consecutive_nonfinite = 0;
   for (; have_batch; have_batch = next()) {
-    const double lr = learning_rate(o, step);
+    const double lr = learning_rate(o, step, ranks);
     const engine::Generator gen_before = gen;  // the state a checkpoint of the previous step holds
     // The forward pass updates BN moving statistics in place; a non-finite step must not keep
     // them (they would poison every later step and the saved state). A few KB per step.
@@ -474,6 +551,24 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
     Tensor total = ops::add(loss, ops::mul_scalar(reg_loss, o.regularization_penalty));
     model->zero_grad();
     autograd::backward(total);
+    // Over the ranks: gradients and losses summed (SPEC §6.1), examples counted.
+    double step_loss = 0;
+    int64_t step_examples = batch.size;
+    if (ranks > 1) {
+      std::vector<Tensor> grads;
+      for (const auto& kv : model->named_parameters())
+        if (Tensor g = autograd::grad(kv.second); g.defined()) grads.push_back(g);
+      double sums[4] = {loss.item<float>(), total.item<float>(), static_cast<double>(batch.size),
+                        static_cast<double>(grads.size())};
+      comm.allreduce_sum(sums, 4);
+      Y8M_CHECK(sums[3] == static_cast<double>(grads.size()) * ranks,
+                "step {}: the ranks have gradients for different parameters", step + 1);
+      comm.allreduce_sum(grads);
+      step_loss = sums[0] / ranks;  // the mean of the ranks' label losses (SPEC §6.1)
+      step_examples = static_cast<int64_t>(sums[2]);
+      total = Tensor::from_vector(std::vector<float>{static_cast<float>(sums[1])}, total.shape())
+                  .to(o.device);
+    }
     const autograd::StepResult applied = optimizer->step(lr, total);
     if (!applied.applied) {
       for (const auto& kv : buffers_before) model->load_tensor(kv.first, kv.second);
@@ -492,11 +587,8 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
       // all finite), then fail naming the step.
       std::string saved = "nothing saved";
       if (step > 0 && step != saved_step) {
-        saved = "saved the state before it as " +
-                save_checkpoint(o.train_dir,
-                                snapshot(*model, *optimizer, ema, mode, o, config, gen_before,
-                                         reader.position() - batch.size),
-                                o.keep_checkpoint_max, log);
+        saved = "saved the state before it as " + save(gen_before, reader.position() - batch.size);
+        comm.barrier();  // saved before any rank fails (which ends the job)
       }
       Y8M_FAIL(
           "step {}: {} (learning rate {:g}){}; the update was not applied and training stopped, "
@@ -512,10 +604,11 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
     consecutive_nonfinite = 0;
     if (ema) ema->update();  // SPEC §7.5: after the train step, as a separate update
     ++step;
-    examples_since_log += batch.size;
-    result.examples += batch.size;
-    if (step % o.log_every == 0 || step == 1) {
-      result.last_loss = loss.item<float>();
+    examples_since_log += step_examples;
+    result.examples += step_examples;
+    if (root && (step % o.log_every == 0 || step == 1)) {
+      io::EventWriter& events = *events_writer;
+      result.last_loss = ranks > 1 ? step_loss : loss.item<float>();
       MetricsAccumulator acc(config.num_classes, 20);
       const Tensor hp = probs.to(Device::cpu());
       acc.add(hp.data<float>(), batch.labels.data<float>(), batch.size);
@@ -546,23 +639,29 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
       last_log = Clock::now();
       examples_since_log = 0;
     }
-    if (std::chrono::duration<double>(Clock::now() - last_save).count() >= o.save_model_secs) {
-      save_checkpoint(o.train_dir,
-                      snapshot(*model, *optimizer, ema, mode, o, config, gen, reader.position()),
-                      o.keep_checkpoint_max, log);
+    bool save_now =
+        std::chrono::duration<double>(Clock::now() - last_save).count() >= o.save_model_secs;
+    if (ranks > 1) save_now = comm.broadcast(uint64_t{save_now}, 0) != 0;  // rank 0's clock
+    if (save_now) {
+      save(gen, reader.position());
       saved_step = step;
       last_save = Clock::now();
     }
   }
-  if (step != saved_step) {
-    save_checkpoint(o.train_dir,
-                    snapshot(*model, *optimizer, ema, mode, o, config, gen, reader.position()),
-                    o.keep_checkpoint_max, log);
-  }
+  if (step != saved_step) save(gen, reader.position() - unused);
+  check_same_on_all_ranks(comm, model->named_parameters(), "the trained weights");
   if (result.skipped_steps > 0)
     std::fprintf(log, "warning: %lld updates skipped for a non-finite loss or gradient\n",
                  static_cast<long long>(result.skipped_steps));
-  const io::SkipReport skipped = reader.skipped();
+  io::SkipReport skipped = reader.skipped();
+  if (ranks > 1) {  // every rank's, reported by rank 0 (the last problem of the highest rank)
+    double counts[2] = {static_cast<double>(skipped.records), static_cast<double>(skipped.bytes)};
+    comm.allreduce_sum(counts, 2);
+    skipped.records = static_cast<int64_t>(counts[0]);
+    skipped.bytes = static_cast<uint64_t>(counts[1]);
+    for (const std::string& p : comm.gather(skipped.last_problem, 0))
+      if (!p.empty()) skipped.last_problem = p;
+  }
   io::warn_skipped(log, skipped);
   std::fprintf(log, "done at step %lld: %s%s\n", static_cast<long long>(step),
                checkpoint_path(o.train_dir, step).c_str(),
@@ -574,7 +673,16 @@ TrainResult train_loop(const TrainOptions& o, RunPlan& plan, TrainState& s, std:
 }  // namespace
 
 TrainResult run_training(const TrainOptions& o, std::FILE* log) {
-  RunPlan plan = resolve_run(o, log);
+  const std::unique_ptr<Communicator> single = o.comm ? nullptr : make_single_communicator();
+  Communicator& comm = o.comm ? *o.comm : *single;
+  // Rank 0 alone logs.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> quiet(nullptr, &std::fclose);
+  if (!comm.is_root()) {
+    quiet.reset(std::fopen("/dev/null", "w"));
+    Y8M_CHECK(quiet != nullptr, "/dev/null: cannot open");
+    log = quiet.get();
+  }
+  RunPlan plan = resolve_run(o, comm, log);
   TrainState state = build_state(o, plan, log);
   return train_loop(o, plan, state, log);
 }

@@ -25,6 +25,7 @@
 
 #include "engine/device.h"
 #include "models/zoo.h"
+#include "pipeline/distributed.h"
 
 #include <cstdio>
 #include <map>
@@ -75,6 +76,16 @@ struct TrainOptions {
   // BCE(labels).
   bool distill = false;
   double loss_lambda = 0.5;
+  // Data parallelism (SPEC §6.1 towers as processes; null: one process). Every rank reads its
+  // share of each epoch's files (io/reader.h), runs batch_size examples per step, and the
+  // gradients are summed over the ranks (the original summed its towers'); every rank then applies
+  // the same update. The learning-rate schedule counts step x batch_size x ranks examples. BN
+  // statistics stay per rank (rank 0's are saved). Rank 0 alone writes the train_dir, events and
+  // log lines; checkpoints record every rank's reader position, and a run resumes only with the
+  // same number of ranks. A rank out of data ends the run for all (every rank runs the same
+  // steps).
+  Communicator* comm = nullptr;
+  int shuffle_capacity = 0;  // the reader's (io/reader.h); 0: 5 x batch_size. No flag sets it.
 };
 
 struct TrainResult {
@@ -92,8 +103,8 @@ constexpr int kMaxConsecutiveNonfinite = 20;
 // read or written; throws naming the flag.
 void validate_train_options(const TrainOptions& o);
 
-// lr = base * decay ^ floor(step * batch_size / decay_examples)   (staircase, SPEC §6.1)
-double learning_rate(const TrainOptions& o, int64_t step);
+// lr = base * decay ^ floor(step * batch_size * ranks / decay_examples)   (staircase, SPEC §6.1)
+double learning_rate(const TrainOptions& o, int64_t step, int ranks = 1);
 
 TrainResult run_training(const TrainOptions& opts, std::FILE* log);
 

@@ -14,6 +14,7 @@ PACKAGES=(
   libabsl-dev           # command-line flags with TensorFlow's syntax
   zlib1g-dev            # gzip submissions (.csv.gz)
   libarchive-dev        # y8m-infer's --input_model_tgz / --output_model_tgz (.tar.gz bundles)
+  libopenmpi-dev openmpi-bin  # data parallelism (mpirun -np N y8m-train/infer/distill; optional)
   clang libclang-rt-14-dev llvm  # libFuzzer + sanitizers for scripts/fuzz.sh (llvm: symbolizer)
   clang-format git      # the style check (tests/CMakeLists.txt)
   pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest  # python/ (module + tests)

@@ -55,7 +55,9 @@ Y8M_MODEL_FLAGS(Y8M_MODEL_ABSL_FLAG)
   ABSL_FLAG(type, name, default_value, help);
 Y8M_ORIGINAL_ONLY_MODEL_FLAGS(Y8M_ORIGINAL_ABSL_FLAG)
 #undef Y8M_ORIGINAL_ABSL_FLAG
-ABSL_FLAG(int64_t, num_gpu, 1, "GPUs (towers); y8m trains on one device (--device)");
+ABSL_FLAG(int64_t, num_gpu, 1,
+          "GPUs (towers); one process trains on one device (--device): run mpirun -np N y8m-train "
+          "for N");
 ABSL_FLAG(bool, log_device_placement, false, "unused (TensorFlow option)");
 
 ABSL_FLAG(std::string, device, "", "cpu, cuda or cuda:N (default: cuda:0 when present, else cpu)");
@@ -87,6 +89,8 @@ engine::Device device_from_flag() {
 }
 
 uint64_t seed_flag() { return absl::GetFlag(FLAGS_seed); }
+
+int64_t num_gpu_flag() { return absl::GetFlag(FLAGS_num_gpu); }
 
 void note_num_gpu(const char* app) {
   if (absl::GetFlag(FLAGS_num_gpu) > 1)

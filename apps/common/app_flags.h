@@ -23,5 +23,7 @@ engine::Device device_from_flag();
 uint64_t seed_flag();
 // Prints a note when --num_gpu asks for more than one device.
 void note_num_gpu(const char* app);
+// --num_gpu (y8m-train: more than one is a note suggesting mpirun, or an error without MPI).
+int64_t num_gpu_flag();
 
 }  // namespace y8m::apps

@@ -50,3 +50,36 @@ tiny_data() {
 SMALL_MODEL=(--model=NetVLADModelLF --frame_features --feature_names=rgb,audio --feature_sizes=1024,128
   --num_classes=50 --netvlad_cluster_size=4 --netvlad_hidden_size=16 --iterations=5 --batch_size=32
   --num_readers=1 --device=cpu)
+
+# has_mpi <binary>: whether the binary links Open MPI (ldd's output is read whole: grep -q closing the
+# pipe early would fail the pipeline under pipefail).
+has_mpi() {
+  local libs
+  libs=$(ldd "$1" 2>/dev/null) || return 1
+  grep -q libmpi <<<"$libs"
+}
+
+# need_mpi <binary>: exits 77 (ctest: skipped) with the reason when mpirun is absent or the binary was
+# built without MPI.
+need_mpi() {
+  command -v mpirun >/dev/null 2>&1 || {
+    echo "skipped: mpirun not found (apt-get install openmpi-bin)"
+    exit 77
+  }
+  has_mpi "$1" || {
+    echo "skipped: $1 was built without MPI (install libopenmpi-dev and rebuild)"
+    exit 77
+  }
+}
+
+# mpirun_local <np> <command...>: np ranks on this machine with Open MPI, set up for containers and
+# CI: as root (what --allow-run-as-root sets), more ranks than cores (oversubscribe), shared memory
+# only (btl self,vader, without the CMA single copy that containers often forbid), no ssh (plm
+# isolated).
+mpirun_local() {
+  local np=$1
+  shift
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 \
+    OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_plm=isolated \
+    mpirun -np "$np" "$@"
+}

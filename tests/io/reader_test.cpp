@@ -367,3 +367,74 @@ TEST_F(ReaderTest, CompressedFileIsRefusedSayingSo) {
 
 }  // namespace
 }  // namespace y8m::io
+
+namespace y8m::io {
+namespace {
+
+// Data parallelism: training shards split each epoch's files, every file read by exactly one shard
+// per epoch; evaluation shards take every P-th batch of the unsharded sequence.
+TEST_F(ReaderTest, TrainingShardsReadEachFileOncePerEpoch) {
+  std::map<std::string, int> unsharded, sharded;
+  {
+    ReaderOptions o = options(16, true, 1, 2);
+    Reader r(o);
+    for (const auto& id : ids(r)) ++unsharded[id];
+  }
+  std::vector<size_t> per_shard;
+  for (int s = 0; s < 2; ++s) {
+    ReaderOptions o = options(16, true, 1, 2);
+    o.num_shards = 2;
+    o.shard = s;
+    Reader r(o);
+    const std::vector<std::string> got = ids(r);
+    per_shard.push_back(got.size());
+    for (const auto& id : got) ++sharded[id];
+  }
+  EXPECT_EQ(sharded, unsharded);
+  EXPECT_EQ(unsharded.size(), 103u);
+  for (const auto& [id, n] : sharded) ASSERT_EQ(n, 2) << id;
+  // 3 files, 2 shards: whole files, so neither shard has all, and both have some.
+  EXPECT_GT(per_shard[0], 0u);
+  EXPECT_GT(per_shard[1], 0u);
+  EXPECT_EQ(per_shard[0] + per_shard[1], 2 * 103u);
+}
+
+TEST_F(ReaderTest, EvaluationShardsDeliverEveryPthBatch) {
+  std::vector<std::vector<std::string>> batches;
+  {
+    Reader r(options(10, false, 1));
+    Batch b;
+    while (r.next(&b)) {
+      EXPECT_EQ(b.index, static_cast<int64_t>(batches.size()));
+      batches.push_back(b.ids);
+    }
+  }
+  ASSERT_EQ(batches.size(), 11u);  // 103 examples
+  std::vector<std::vector<std::string>> merged(batches.size());
+  for (int s = 0; s < 3; ++s) {
+    ReaderOptions o = options(10, false, 1);
+    o.num_shards = 3;
+    o.shard = s;
+    Reader r(o);
+    Batch b;
+    int64_t expect = s;
+    while (r.next(&b)) {
+      ASSERT_EQ(b.index, expect);
+      expect += 3;
+      merged[static_cast<size_t>(b.index)] = b.ids;
+    }
+  }
+  EXPECT_EQ(merged, batches);
+}
+
+TEST_F(ReaderTest, MoreTrainingShardsThanFilesIsAnError) {
+  ReaderOptions o = options(16, true, 1);
+  o.pattern_flag = "--train_data_pattern";
+  o.num_shards = 4;
+  o.shard = 3;
+  testing::expect_error([&] { Reader r(o); },
+                        {"--train_data_pattern: 3 file(s) for 4 ranks", "at least as many"});
+}
+
+}  // namespace
+}  // namespace y8m::io
