@@ -27,7 +27,8 @@ namespace y8m::models {
   /* train.py / readers */                                                                        \
   X(std::string, model, "LogisticModel",                                                          \
     "model class: NetVLADModelLF, NetFVModelLF, GatedDbofModelLF, SoftDbofModelLF, DbofModel, "   \
-    "Lstmbidirect, GRUbidirect, LstmModel, FrameLevelLogisticModel, LogisticModel, MoeModel")     \
+    "Lstmbidirect, GRUbidirect, GRUbidirect_branchedBN, LstmModel, FrameLevelLogisticModel, "     \
+    "LogisticModel, MoeModel")                                                                    \
   X(Names, feature_names, (Names{"mean_rgb"}), "comma-separated feature names")                   \
   X(Ints, feature_sizes, (Ints{1024}), "comma-separated feature sizes")                           \
   X(bool, frame_features, false, "frame-level (true) or video-level (false) records")             \

@@ -1,5 +1,7 @@
 #include "models/rnn.h"
 
+#include "ops/elementwise/elementwise.h"
+#include "ops/matmul/matmul.h"
 #include "ops/rnn/rnn.h"
 #include "ops/sampling/frame_sampling.h"
 #include "ops/shape/shape.h"
@@ -42,36 +44,32 @@ const ModelConfig& checked(const ModelConfig& c, RecurrentModel::Kind kind) {
 
 }  // namespace
 
-RnnCellWeights RecurrentModel::make_cell(Initializer& init, const std::vector<std::string>& path,
-                                         int64_t index, int64_t in, int64_t hidden) {
+RnnCellWeights make_rnn_cell(Scope& root, Initializer& init, const std::vector<std::string>& path,
+                             int64_t index, int64_t in, int64_t hidden, bool gru) {
   // Scopes are created fresh along the path except where the previous call made the same prefix
   // (bidirectional_rnn is shared by fw and bw; rnn/multi_rnn_cell by the stack's cells).
-  Scope* s = this;
+  Scope* s = &root;
   std::vector<std::string> full = path;
   full.push_back("multi_rnn_cell");
   full.push_back("cell_" + std::to_string(index));
-  full.push_back(kind_ == Kind::gru_bidirect ? "gru_cell" : "basic_lstm_cell");
+  full.push_back(gru ? "gru_cell" : "basic_lstm_cell");
   for (const std::string& name : full) {
     Scope* next = nullptr;
     for (const auto& [child_name, child] : s->named_children())
       if (child_name == name) next = dynamic_cast<Scope*>(child.get());
     if (next == nullptr) {
-      auto made = s->add_module(name, std::make_shared<Scope>());
-      scopes_.push_back(made);
-      next = made.get();
+      next = s->add_module(name, std::make_shared<Scope>()).get();
     }
     s = next;
   }
   RnnCellWeights w;
-  if (kind_ == Kind::gru_bidirect) {
+  if (gru) {
     auto gates = s->add_module("gates", std::make_shared<Scope>());
     w.kernel = gates->add_parameter("kernel", init.xavier_uniform(in + hidden, 2 * hidden));
     w.bias = gates->add_parameter("bias", init.constant({2 * hidden}, 1.0));
     auto cand = s->add_module("candidate", std::make_shared<Scope>());
     w.candidate_kernel = cand->add_parameter("kernel", init.xavier_uniform(in + hidden, hidden));
     w.candidate_bias = cand->add_parameter("bias", init.constant({hidden}, 0.0));
-    scopes_.push_back(gates);
-    scopes_.push_back(cand);
   } else {
     w.kernel = s->add_parameter("kernel", init.xavier_uniform(in + hidden, 4 * hidden));
     w.bias = s->add_parameter("bias", init.constant({4 * hidden}, 0.0));
@@ -84,13 +82,14 @@ RecurrentModel::RecurrentModel(const ModelConfig& config, Initializer& init, Kin
   const ModelConfig& c = this->config();
   const int64_t f = c.total_feature_size(), cells = c.lstm_cells;
   shuffle_ = c.frame_shuffle;
+  const bool gru = kind == Kind::gru_bidirect;
   if (kind == Kind::lstm_stack) {
     for (int64_t i = 0; i < c.lstm_layers; ++i)
-      cells_.push_back(make_cell(init, {"rnn"}, i, i == 0 ? f : cells, cells));
+      cells_.push_back(make_rnn_cell(*this, init, {"rnn"}, i, i == 0 ? f : cells, cells, false));
   } else {
-    cells_.push_back(make_cell(init, {"bidirectional_rnn", "fw"}, 0, f, cells / 2));
-    cells_.push_back(make_cell(init, {"bidirectional_rnn", "bw"}, 0, f, cells / 2));
-    cells_.push_back(make_cell(init, {"rnn"}, 0, cells, cells));
+    cells_.push_back(make_rnn_cell(*this, init, {"bidirectional_rnn", "fw"}, 0, f, cells / 2, gru));
+    cells_.push_back(make_rnn_cell(*this, init, {"bidirectional_rnn", "bw"}, 0, f, cells / 2, gru));
+    cells_.push_back(make_rnn_cell(*this, init, {"rnn"}, 0, cells, cells, gru));
   }
   if (kind == Kind::gru_bidirect && c.gating)
     gating_.emplace(*this, init, cells, ContextGating::Variant::bias, c.gating_remove_diag,
@@ -130,6 +129,72 @@ Tensor RecurrentModel::forward(const Tensor& inputs, const Tensor& num_frames_ho
   }
   if (gating_) feature = gating_->forward(feature);
   return head_->forward(feature);
+}
+
+namespace {
+
+const ModelConfig& checked_branched(const ModelConfig& c) {
+  validate(c);
+  const char* m = "GRUbidirect_branchedBN";
+  Y8M_CHECK(c.frame_features, "{}: needs frame-level features (--frame_features)", m);
+  Y8M_CHECK(c.feature_sizes.size() == 2,
+            "--feature_sizes: {} needs two streams (video, audio), got {} sizes", m,
+            c.feature_sizes.size());
+  for (int64_t w : c.feature_sizes)
+    Y8M_CHECK(w % 2 == 0,
+              "--feature_sizes: {} needs even stream widths (half per direction), got {}", m, w);
+  Y8M_CHECK(!c.gating, "--gating: {} with gating crashed in the original (SPEC §16); not supported",
+            m);
+  Y8M_CHECK(!c.frame_shuffle, "--frame_shuffle: only Lstmbidirect shuffles frames, got --model={}",
+            m);
+  return c;
+}
+
+}  // namespace
+
+BranchedGruModel::BranchedGruModel(const ModelConfig& config, Initializer& init)
+    : VideoModel(checked_branched(config)) {
+  const ModelConfig& c = this->config();
+  int64_t total = 0;
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string s = i == 0 ? "video" : "audio";
+    const int64_t w = c.feature_sizes[i];
+    Stream st;
+    st.input_bn = add_module(s + "_input_bn", std::make_shared<BatchNorm>(init, w));
+    auto fc = add_module(s + "_fc", std::make_shared<Scope>());
+    st.fc = fc->add_parameter("weights", init.xavier_uniform(w, w));
+    st.cluster_bn = add_module(s + "_cluster_bn", std::make_shared<BatchNorm>(init, w));
+    st.cells.push_back(
+        make_rnn_cell(*this, init, {s, "bidirectional_rnn", "fw"}, 0, w, w / 2, true));
+    st.cells.push_back(
+        make_rnn_cell(*this, init, {s, "bidirectional_rnn", "bw"}, 0, w, w / 2, true));
+    st.cells.push_back(make_rnn_cell(*this, init, {s, "rnn"}, 0, w, w, true));
+    streams_.push_back(std::move(st));
+    total += w;
+  }
+  head_ =
+      make_head(c.video_level_classifier_model, *this, init, total, c.num_classes, moe_options(c));
+}
+
+Tensor BranchedGruModel::forward(const Tensor& inputs, const Tensor& num_frames_host,
+                                 engine::Generator&) {
+  check_inputs(inputs, num_frames_host);
+  const Tensor& n = num_frames_host;
+  std::vector<Tensor> finals;
+  int64_t begin = 0;
+  for (Stream& st : streams_) {
+    const int64_t w = st.fc.size(0);
+    Tensor z = ops::slice(inputs, 2, begin, begin + w);
+    begin += w;
+    z = ops::relu6(st.cluster_bn->forward(ops::matmul(st.input_bn->forward(z), st.fc)));
+    auto gru = [&](const RnnCellWeights& cw, const Tensor& x, bool rev, const char* out) {
+      return ops::gru(x, n, cw.kernel, cw.bias, cw.candidate_kernel, cw.candidate_bias, rev, out);
+    };
+    const Tensor y = ops::concat(
+        {gru(st.cells[0], z, false, "sequence"), gru(st.cells[1], z, true, "sequence")}, 2);
+    finals.push_back(gru(st.cells[2], y, false, "final_h"));
+  }
+  return head_->forward(ops::concat(finals, 1));
 }
 
 }  // namespace y8m::models

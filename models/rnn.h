@@ -44,6 +44,11 @@ struct RnnCellWeights {
   Tensor candidate_kernel, candidate_bias;  // GRU only
 };
 
+// Creates one cell's variables under root/<path...>/multi_rnn_cell/cell_<index>/<basic_lstm_cell or
+// gru_cell>, reusing scopes that already exist along the path (fw and bw share bidirectional_rnn).
+RnnCellWeights make_rnn_cell(Scope& root, Initializer& init, const std::vector<std::string>& path,
+                             int64_t index, int64_t in, int64_t hidden, bool gru);
+
 class RecurrentModel : public VideoModel {
  public:
   enum class Kind { lstm_bidirect, gru_bidirect, lstm_stack };
@@ -56,17 +61,43 @@ class RecurrentModel : public VideoModel {
   bool samples_frames() const override { return shuffle_; }
 
  private:
-  // Creates the cell's variables under owner/<path...>/multi_rnn_cell/cell_<index>/<cell scope>.
-  RnnCellWeights make_cell(Initializer& init, const std::vector<std::string>& path, int64_t index,
-                           int64_t in, int64_t hidden);
   Tensor run(const RnnCellWeights& w, const Tensor& x, const Tensor& n, bool reverse,
              const char* output) const;
 
   Kind kind_;
   bool shuffle_ = false;
-  std::vector<std::shared_ptr<Scope>> scopes_;
   std::vector<RnnCellWeights> cells_;  // fw, bw, second (bidirect) or the stack's layers
   std::optional<ContextGating> gating_;
+  std::unique_ptr<Head> head_;
+};
+
+// GRUbidirect_branchedBN (SPEC §3.6, runme "GRU_BN_dualpath"), per stream s (video = the first
+// --feature_sizes entry, audio = the second, widths Fs = 1024 and 128):
+//   z = relu6(BN_{s_cluster_bn}(BN_{s_input_bn}(X_s) · W_s))   3-D batch norms over B x T, padding
+//                                                              included (SPEC §2.1); W_s [Fs, Fs]
+//                                                              "s_fc/weights", Xavier, no bias
+//   h_s = GRU(Fs) over concat(fw GRU(Fs/2), bw GRU(Fs/2)) of z, final h (scope "s/...", as
+//         GRUbidirect's variables)
+//   p = head(concat(h_video, h_audio))                         [B, 1152]
+// The stream width is the recurrent width, as SPEC §3.6 gives it (C = 1024 and 128); --lstm_cells is
+// not read. The FC's variable name is y8m's (SPEC does not record it). --gating is refused (the
+// original crashed, SPEC §16); the original forwarded no is_training, so only LogisticModel ran
+// there; MoeModel works here.
+class BranchedGruModel : public VideoModel {
+ public:
+  BranchedGruModel(const ModelConfig& config, Initializer& init);
+  Tensor forward(const Tensor& inputs, const Tensor& num_frames_host,
+                 engine::Generator& sampling) override;
+  Tensor regularization_loss() override { return head_->regularization_loss(); }
+  bool frame_level() const override { return true; }
+
+ private:
+  struct Stream {
+    std::shared_ptr<BatchNorm> input_bn, cluster_bn;
+    Tensor fc;
+    std::vector<RnnCellWeights> cells;  // fw, bw, second
+  };
+  std::vector<Stream> streams_;
   std::unique_ptr<Head> head_;
 };
 

@@ -45,6 +45,7 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
       {"Lstmbidirect", rnn_factory(RecurrentModel::Kind::lstm_bidirect)},
       {"GRUbidirect", rnn_factory(RecurrentModel::Kind::gru_bidirect)},
       {"LstmModel", rnn_factory(RecurrentModel::Kind::lstm_stack)},
+      {"GRUbidirect_branchedBN", factory<BranchedGruModel>()},
       {"FrameLevelLogisticModel", factory<FrameLevelLogisticModel>()},
       {"LogisticModel", factory<LogisticModel>()},
       {"MoeModel", factory<MoeModel>()},

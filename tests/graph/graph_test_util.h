@@ -128,6 +128,8 @@ inline std::vector<Variant> zoo_variants() {
     c.model = "LstmModel";
     c.lstm_layers = 3;
     v.push_back({"LstmModel_3layers", c});
+    c.model = "GRUbidirect_branchedBN";
+    v.push_back({"GRUbidirect_branchedBN", c});
   }
   {
     models::ModelConfig c;

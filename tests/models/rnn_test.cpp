@@ -58,6 +58,20 @@ TEST(RecurrentModels, ParameterCountsOfRnn1To3) {
             19171094 - 3958550 + 1024 * 3862 * 3 + 1024 * 3862 * 2 + 3862 * 2);
 }
 
+// Appendix B's GRU_BN_dualpath: 16.7M (BN statistics included).
+TEST(RecurrentModels, ParameterCountOfGruBranchedBN) {
+  CreateOptions o;
+  o.skip_random_init = true;
+  const int64_t video = 4 * 1024 * 2 + 1024 * 1024 + 2 * (1536 * 1024 + 1024 + 1536 * 512 + 512) +
+                        2048 * 2048 + 2048 + 2048 * 1024 + 1024;
+  const int64_t audio = 4 * 128 * 2 + 128 * 128 + 2 * (192 * 128 + 128 + 192 * 64 + 64) +
+                        256 * 256 + 256 + 256 * 128 + 128;
+  const int64_t n = count_elements(
+      *create_model(rnn_config("GRUbidirect_branchedBN", 1024), 0, Device::cpu(), o));
+  EXPECT_EQ(n, video + audio + 1152 * 3862 + 3862);
+  EXPECT_EQ(n, 16716054);
+}
+
 TEST(RecurrentModels, VariableNamesFollowTheOriginal) {
   EXPECT_EQ(
       names(create_model(tiny("Lstmbidirect"), 0)->named_parameters()),
@@ -109,15 +123,18 @@ TEST(RecurrentModels, TopologyMatchesTheOpsComposedByHand) {
 }
 
 TEST(RecurrentModels, GradcheckThroughEveryModelAndHead) {
-  for (const std::string name : {"Lstmbidirect", "GRUbidirect", "LstmModel"}) {
+  for (const std::string name :
+       {"Lstmbidirect", "GRUbidirect", "LstmModel", "GRUbidirect_branchedBN"}) {
     for (const std::string head : {"LogisticModel", "MoeModel"}) {
       SCOPED_TRACE(name + " " + head);
       ModelConfig c = tiny(name);
       c.video_level_classifier_model = head;
       c.gating = name == "GRUbidirect" && head == "MoeModel";
+      if (name == "GRUbidirect_branchedBN") c.feature_sizes = {4, 2};
       auto m = f64(c);
       const std::vector<int32_t> nv = {4, 1, 0};
-      const Tensor x = testing::frames(3, 4, 5, nv, 9), n = testing::num_frames(nv);
+      const Tensor x = testing::frames(3, 4, c.total_feature_size(), nv, 9);
+      const Tensor n = testing::num_frames(nv);
       testing::expect_gradcheck(*m, [&] {
         engine::Generator g(1);
         return ops::sum(ops::sum(m->forward(x, n, g), 1), 0);
@@ -169,6 +186,13 @@ TEST(RecurrentModels, ConfigErrorsNameTheFlag) {
   c = tiny("LstmModel");
   c.lstm_layers = 0;
   expect_error([&] { create_model(c, 0); }, {"--lstm_layers"});
+  c = tiny("GRUbidirect_branchedBN");
+  c.feature_sizes = {4, 2};
+  c.gating = true;
+  expect_error([&] { create_model(c, 0); }, {"--gating", "GRUbidirect_branchedBN"});
+  c.gating = false;
+  c.feature_sizes = {3, 2};
+  expect_error([&] { create_model(c, 0); }, {"--feature_sizes", "even"});
   c = tiny("Lstmbidirect");
   c.frame_features = false;
   expect_error([&] { create_model(c, 0); }, {"Lstmbidirect", "--frame_features"});
