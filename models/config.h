@@ -27,7 +27,8 @@ namespace y8m::models {
   /* train.py / readers */                                                                        \
   X(std::string, model, "LogisticModel",                                                          \
     "model class: NetVLADModelLF, NetFVModelLF, GatedDbofModelLF, SoftDbofModelLF, DbofModel, "   \
-    "Lstmbidirect, GRUbidirect, GRUbidirect_branchedBN, LstmModel, FrameLevelLogisticModel, "     \
+    "Lstmbidirect, GRUbidirect, GRUbidirect_branchedBN, LstmModel, attention_frames_v0, "         \
+    "FrameLevelLogisticModel, "                                                                   \
     "LogisticModel, MoeModel")                                                                    \
   X(Names, feature_names, (Names{"mean_rgb"}), "comma-separated feature names")                   \
   X(Ints, feature_sizes, (Ints{1024}), "comma-separated feature sizes")                           \

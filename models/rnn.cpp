@@ -2,6 +2,7 @@
 
 #include "ops/elementwise/elementwise.h"
 #include "ops/matmul/matmul.h"
+#include "ops/reduce/reduce.h"
 #include "ops/rnn/rnn.h"
 #include "ops/sampling/frame_sampling.h"
 #include "ops/shape/shape.h"
@@ -195,6 +196,50 @@ Tensor BranchedGruModel::forward(const Tensor& inputs, const Tensor& num_frames_
     finals.push_back(gru(st.cells[2], y, false, "final_h"));
   }
   return head_->forward(ops::concat(finals, 1));
+}
+
+AttentionFramesModel::AttentionFramesModel(const ModelConfig& config, Initializer& init)
+    : VideoModel(config) {
+  const ModelConfig& c = this->config();
+  validate(c);
+  const char* m = "attention_frames_v0";
+  Y8M_CHECK(c.frame_features, "{}: needs frame-level features (--frame_features)", m);
+  Y8M_CHECK(c.feature_sizes.size() == 2,
+            "--feature_sizes: {} needs two streams (video, audio), got {} sizes", m,
+            c.feature_sizes.size());
+  int64_t total = 0;
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string s = i == 0 ? "video" : "audio";
+    const int64_t w = c.feature_sizes[i];
+    Stream st;
+    st.input_bn = add_module(s + "_input_bn", std::make_shared<BatchNorm>(init, w));
+    auto att = add_module(s + "_attention", std::make_shared<Scope>());
+    st.attention = att->add_parameter("weights", init.xavier_uniform(w, 1));
+    auto fc = add_module(s + "_fc", std::make_shared<Scope>());
+    st.fc = fc->add_parameter("weights", init.xavier_uniform(w, 2 * w));
+    st.cluster_bn = add_module(s + "_cluster_bn", std::make_shared<BatchNorm>(init, 2 * w));
+    streams_.push_back(std::move(st));
+    total += 2 * w;
+  }
+  head_ =
+      make_head(c.video_level_classifier_model, *this, init, total, c.num_classes, moe_options(c));
+}
+
+Tensor AttentionFramesModel::forward(const Tensor& inputs, const Tensor& num_frames_host,
+                                     engine::Generator&) {
+  const int64_t b = check_inputs(inputs, num_frames_host);
+  const int64_t t = inputs.size(1);
+  std::vector<Tensor> pooled;
+  int64_t begin = 0;
+  for (Stream& st : streams_) {
+    const int64_t w = st.fc.size(0);
+    const Tensor z = st.input_bn->forward(ops::slice(inputs, 2, begin, begin + w));
+    begin += w;
+    const Tensor a = ops::softmax(ops::reshape(ops::matmul(z, st.attention), {b, t}));
+    const Tensor f = ops::relu6(st.cluster_bn->forward(ops::matmul(z, st.fc)));
+    pooled.push_back(ops::sum(ops::mul(f, ops::reshape(a, {b, t, 1})), 1));
+  }
+  return head_->forward(ops::concat(pooled, 1));
 }
 
 }  // namespace y8m::models

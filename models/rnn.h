@@ -101,4 +101,31 @@ class BranchedGruModel : public VideoModel {
   std::unique_ptr<Head> head_;
 };
 
+// attention_frames_v0 (SPEC §3.6; devel_models, not in the final configs), per stream s (video,
+// audio; widths Fs = 1024, 128):
+//   z = BN_{s_input_bn}(X_s)                         3-D batch norm over B x T, padding included
+//   a = softmax over all T slots of z · w_s           w_s [Fs, 1] "s_attention/weights", no bias;
+//                                                     padding slots are NOT masked (as the original)
+//   f = relu6(BN_{s_cluster_bn}(z · W_s))            W_s [Fs, 2Fs] "s_fc/weights", no bias
+//   d_s = sum_t a_t f_t                               [B, 2Fs]
+//   p = head(concat(d_video, d_audio))               [B, 2304]
+// The variable names are y8m's (SPEC does not record them). Not recurrent: it shares this file with
+// the other frame models that read all T slots.
+class AttentionFramesModel : public VideoModel {
+ public:
+  AttentionFramesModel(const ModelConfig& config, Initializer& init);
+  Tensor forward(const Tensor& inputs, const Tensor& num_frames_host,
+                 engine::Generator& sampling) override;
+  Tensor regularization_loss() override { return head_->regularization_loss(); }
+  bool frame_level() const override { return true; }
+
+ private:
+  struct Stream {
+    std::shared_ptr<BatchNorm> input_bn, cluster_bn;
+    Tensor attention, fc;
+  };
+  std::vector<Stream> streams_;
+  std::unique_ptr<Head> head_;
+};
+
 }  // namespace y8m::models

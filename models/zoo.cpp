@@ -46,6 +46,7 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
       {"GRUbidirect", rnn_factory(RecurrentModel::Kind::gru_bidirect)},
       {"LstmModel", rnn_factory(RecurrentModel::Kind::lstm_stack)},
       {"GRUbidirect_branchedBN", factory<BranchedGruModel>()},
+      {"attention_frames_v0", factory<AttentionFramesModel>()},
       {"FrameLevelLogisticModel", factory<FrameLevelLogisticModel>()},
       {"LogisticModel", factory<LogisticModel>()},
       {"MoeModel", factory<MoeModel>()},

@@ -130,6 +130,8 @@ inline std::vector<Variant> zoo_variants() {
     v.push_back({"LstmModel_3layers", c});
     c.model = "GRUbidirect_branchedBN";
     v.push_back({"GRUbidirect_branchedBN", c});
+    c.model = "attention_frames_v0";
+    v.push_back({"attention_frames_v0", c});
   }
   {
     models::ModelConfig c;

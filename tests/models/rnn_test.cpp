@@ -123,8 +123,8 @@ TEST(RecurrentModels, TopologyMatchesTheOpsComposedByHand) {
 }
 
 TEST(RecurrentModels, GradcheckThroughEveryModelAndHead) {
-  for (const std::string name :
-       {"Lstmbidirect", "GRUbidirect", "LstmModel", "GRUbidirect_branchedBN"}) {
+  for (const std::string name : {"Lstmbidirect", "GRUbidirect", "LstmModel",
+                                 "GRUbidirect_branchedBN", "attention_frames_v0"}) {
     for (const std::string head : {"LogisticModel", "MoeModel"}) {
       SCOPED_TRACE(name + " " + head);
       ModelConfig c = tiny(name);
@@ -174,6 +174,69 @@ TEST(RecurrentModels, FrameShufflePermutesValidFramesOnly) {
   for (int k = 3; k < 9; ++k) EXPECT_DOUBLE_EQ(a[k], b[k]) << k;
   EXPECT_NE(std::vector<double>(a.begin(), a.begin() + 3),
             std::vector<double>(b.begin(), b.begin() + 3));
+}
+
+// attention_frames_v0 (SPEC §3.6) by hand: softmax over all T slots, padding included.
+TEST(RecurrentModels, AttentionFramesWeightsEverySlot) {
+  ModelConfig c = tiny("attention_frames_v0");
+  auto m = f64(c);
+  m->eval();
+  const std::vector<int32_t> nv = {4, 1};
+  const Tensor x = testing::frames(2, 4, 5, nv, 5), n = testing::num_frames(nv);
+  engine::Generator g(1);
+  const std::vector<double> p = m->forward(x, n, g).to_vector<double>();
+  const auto w = m->named_parameters();
+  const auto bufs = m->named_buffers();
+  std::vector<double> d;  // [B, 2*3 + 2*2], stream-major per video
+  const std::vector<double> xv = x.to_vector<double>();
+  for (int64_t b = 0; b < 2; ++b) {
+    int64_t begin = 0, param = 0, buf = 0;
+    for (int64_t fs : {3, 2}) {
+      const auto beta_in = w[param].second.to_vector<double>(),
+                 gamma_in = w[param + 1].second.to_vector<double>();
+      const auto att = w[param + 2].second.to_vector<double>(),
+                 fc = w[param + 3].second.to_vector<double>();
+      const auto beta_c = w[param + 4].second.to_vector<double>(),
+                 gamma_c = w[param + 5].second.to_vector<double>();
+      const auto mean_in = bufs[buf].second.to_vector<double>(),
+                 var_in = bufs[buf + 1].second.to_vector<double>();
+      const auto mean_c = bufs[buf + 2].second.to_vector<double>(),
+                 var_c = bufs[buf + 3].second.to_vector<double>();
+      param += 6;
+      buf += 4;
+      std::vector<std::vector<double>> z(4, std::vector<double>(fs));
+      std::vector<double> logit(4, 0.0);
+      for (int64_t t = 0; t < 4; ++t)
+        for (int64_t k = 0; k < fs; ++k) {
+          z[t][k] = gamma_in[k] * (xv[(b * 4 + t) * 5 + begin + k] - mean_in[k]) /
+                        std::sqrt(var_in[k] + 1e-3) +
+                    beta_in[k];
+          logit[t] += z[t][k] * att[k];
+        }
+      double mx = logit[0], den = 0;
+      for (double l : logit) mx = std::max(mx, l);
+      for (double l : logit) den += std::exp(l - mx);
+      for (int64_t o = 0; o < 2 * fs; ++o) {
+        double acc = 0;
+        for (int64_t t = 0; t < 4; ++t) {
+          double h = 0;
+          for (int64_t k = 0; k < fs; ++k) h += z[t][k] * fc[k * 2 * fs + o];
+          h = gamma_c[o] * (h - mean_c[o]) / std::sqrt(var_c[o] + 1e-3) + beta_c[o];
+          acc += std::exp(logit[t] - mx) / den * std::min(std::max(h, 0.0), 6.0);
+        }
+        d.push_back(acc);
+      }
+      begin += fs;
+    }
+  }
+  const auto hw = w[w.size() - 2].second.to_vector<double>(),
+             hb = w.back().second.to_vector<double>();
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t k = 0; k < 3; ++k) {
+      double l = hb[k];
+      for (int64_t j = 0; j < 10; ++j) l += d[b * 10 + j] * hw[j * 3 + k];
+      EXPECT_NEAR(p[b * 3 + k], 1 / (1 + std::exp(-l)), 1e-12);
+    }
 }
 
 TEST(RecurrentModels, ConfigErrorsNameTheFlag) {

@@ -77,16 +77,16 @@ TEST(ModelConfig, DefaultsMissingKeysAndErrors) {
 TEST(Zoo, UnknownModelListsTheKnownOnes) {
   ModelConfig c;
   c.model = "NetVLADModel";
-  expect_error(
-      [&] { create_model(c, 0); },
-      {"unknown model 'NetVLADModel'", "NetVLADModelLF", "NetFVModelLF", "GatedDbofModelLF",
-       "SoftDbofModelLF", "DbofModel", "Lstmbidirect", "GRUbidirect", "LstmModel",
-       "GRUbidirect_branchedBN", "FrameLevelLogisticModel", "LogisticModel", "MoeModel"});
-  EXPECT_EQ(known_models().size(), 12u);
+  expect_error([&] { create_model(c, 0); },
+               {"unknown model 'NetVLADModel'", "NetVLADModelLF", "NetFVModelLF",
+                "GatedDbofModelLF", "SoftDbofModelLF", "DbofModel", "Lstmbidirect", "GRUbidirect",
+                "LstmModel", "GRUbidirect_branchedBN", "attention_frames_v0",
+                "FrameLevelLogisticModel", "LogisticModel", "MoeModel"});
+  EXPECT_EQ(known_models().size(), 13u);
   const std::set<std::string> frame_level = {
-      "NetVLADModelLF", "NetFVModelLF",          "GatedDbofModelLF", "SoftDbofModelLF",
-      "DbofModel",      "Lstmbidirect",          "GRUbidirect",      "FrameLevelLogisticModel",
-      "LstmModel",      "GRUbidirect_branchedBN"};
+      "NetVLADModelLF", "NetFVModelLF",           "GatedDbofModelLF",   "SoftDbofModelLF",
+      "DbofModel",      "Lstmbidirect",           "GRUbidirect",        "FrameLevelLogisticModel",
+      "LstmModel",      "GRUbidirect_branchedBN", "attention_frames_v0"};
   for (const std::string& name : known_models()) {
     ModelConfig k;
     k.model = name;
@@ -97,7 +97,7 @@ TEST(Zoo, UnknownModelListsTheKnownOnes) {
       k.model = name;
     }
     if (name == "Lstmbidirect" || name == "GRUbidirect" || name == "LstmModel" ||
-        name == "GRUbidirect_branchedBN") {
+        name == "GRUbidirect_branchedBN" || name == "attention_frames_v0") {
       k.frame_features = true;
       k.lstm_cells = 8;
       k.feature_names = {"rgb", "audio"};
