@@ -26,8 +26,10 @@ namespace y8m::models {
 #define Y8M_MODEL_FLAGS(X)                                                                        \
   /* train.py / readers */                                                                        \
   X(std::string, model, "LogisticModel",                                                          \
-    "model class: NetVLADModelLF, NetFVModelLF, GatedDbofModelLF, SoftDbofModelLF, "              \
-    "FrameLevelLogisticModel, LogisticModel, MoeModel")                                           \
+    "model class: NetVLADModelLF, NetFVModelLF, GatedDbofModelLF, SoftDbofModelLF, DbofModel, "   \
+    "Lstmbidirect, GRUbidirect, GRUbidirect_branchedBN, LstmModel, attention_frames_v0, "         \
+    "FrameLevelLogisticModel, "                                                                   \
+    "LogisticModel, MoeModel")                                                                    \
   X(Names, feature_names, (Names{"mean_rgb"}), "comma-separated feature names")                   \
   X(Ints, feature_sizes, (Ints{1024}), "comma-separated feature sizes")                           \
   X(bool, frame_features, false, "frame-level (true) or video-level (false) records")             \
@@ -64,6 +66,12 @@ namespace y8m::models {
   X(bool, softdbof_maxpool, false,                                                                \
     "soft-DBoF streams add the L2-normalized max-pool of the assignments")                        \
   X(std::string, dbof_pooling_method, "max", "DbofModel pooling over the frames: max or average") \
+  /* frame_level_models: recurrent models (SPEC §3.4-3.6) */                                     \
+  X(int64_t, lstm_cells, 1024,                                                                    \
+    "recurrent width C (Lstmbidirect/GRUbidirect: C/2 per direction, then C)")                    \
+  X(int64_t, lstm_layers, 2, "LstmModel: stacked LSTM layers")                                    \
+  X(bool, frame_shuffle, false,                                                                   \
+    "Lstmbidirect: permute each video's valid frames randomly (train and eval)")                  \
   /* video_level_models: MoE head */                                                              \
   X(int64_t, moe_num_mixtures, 2, "experts per class")                                            \
   X(double, moe_l2, 1e-8, "L2 scale on the MoE weights")                                          \

@@ -4,6 +4,7 @@
 #include "models/dbof.h"
 #include "models/netfv.h"
 #include "models/netvlad.h"
+#include "models/rnn.h"
 
 #include <fmt/ranges.h>
 
@@ -21,6 +22,12 @@ Factory factory() {
   return [](const ModelConfig& c, Initializer& init) { return std::make_shared<M>(c, init); };
 }
 
+Factory rnn_factory(RecurrentModel::Kind kind) {
+  return [kind](const ModelConfig& c, Initializer& init) {
+    return std::make_shared<RecurrentModel>(c, init, kind);
+  };
+}
+
 // The registry: an explicit list (no self-registering statics, STYLE.md).
 const std::vector<std::pair<std::string, Factory>>& registry() {
   static const std::vector<std::pair<std::string, Factory>> r = {
@@ -35,6 +42,11 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
          return std::make_shared<DbofModelLF>(c, init, /*gated_video=*/false);
        }},
       {"DbofModel", factory<DbofModel>()},
+      {"Lstmbidirect", rnn_factory(RecurrentModel::Kind::lstm_bidirect)},
+      {"GRUbidirect", rnn_factory(RecurrentModel::Kind::gru_bidirect)},
+      {"LstmModel", rnn_factory(RecurrentModel::Kind::lstm_stack)},
+      {"GRUbidirect_branchedBN", factory<BranchedGruModel>()},
+      {"attention_frames_v0", factory<AttentionFramesModel>()},
       {"FrameLevelLogisticModel", factory<FrameLevelLogisticModel>()},
       {"LogisticModel", factory<LogisticModel>()},
       {"MoeModel", factory<MoeModel>()},

@@ -31,42 +31,46 @@
 // A unary row as an op row.
 #define Y8M_UNARY_OP_ROW(X, name, lo, hi, forward, backward) X(name, true, true, "x", "")
 
-#define Y8M_OP_LIST(X)                                                                           \
-  /* ops/matmul */                                                                               \
-  X(matmul, true, true, "a, b", "trans_a: bool, trans_b: bool")                                  \
-  /* ops/elementwise */                                                                          \
-  X(add, true, true, "a, b", "")                                                                 \
-  X(sub, true, true, "a, b", "")                                                                 \
-  X(mul, true, true, "a, b", "")                                                                 \
-  X(div, true, true, "a, b", "")                                                                 \
-  X(add_scalar, true, true, "x", "scalar: float")                                                \
-  X(mul_scalar, true, true, "x", "scalar: float")                                                \
-  Y8M_UNARY_OPS(Y8M_UNARY_OP_ROW, X)                                                             \
-  /* ops/reduce */                                                                               \
-  X(sum, true, true, "x", "axis: int, keepdim: bool")                                            \
-  X(mean, true, true, "x", "axis: int, keepdim: bool")                                           \
-  X(max, true, true, "x", "axis: int, keepdim: bool")                                            \
-  X(softmax, true, true, "x", "")                                                                \
-  X(l2_normalize, true, true, "x", "axis: int")                                                  \
-  /* ops/shape */                                                                                \
-  X(reshape, true, true, "x", "shape: ints")                                                     \
-  X(concat, true, true, "xs...", "axis: int")                                                    \
-  X(split, true, true, "x -> ys[sizes]", "sizes: ints, axis: int")                               \
-  X(slice, true, true, "x", "axis: int, begin: int, end: int")                                   \
-  X(transpose, true, true, "x", "")                                                              \
-  X(gather_rows, true, true, "x, index", "")                                                     \
-  /* ops/nn */                                                                                   \
-  X(batch_norm, true, true, "x, gamma, beta, moving_mean, moving_variance",                      \
-    "epsilon: float, training: bool")                                                            \
-  X(sigmoid_cross_entropy, true, true, "p, y", "epsilon: float")                                 \
-  X(prepare_frames, false, true, "frames, num_frames", "")                                       \
-  /* ops/fused */                                                                                \
-  X(vlad, true, true, "logits, z, centers?", "samples: int")                                     \
-  X(gated_moe, true, true, "gates, experts", "num_mixtures: int")                                \
-  X(dequant_matmul, true, true, "x, wq, codebook, bias?", "")                                    \
-  X(dequantize, false, true, "codebook, indices", "")                                            \
-  /* ops/sampling */                                                                             \
-  X(sample_frames, false, true, "num_frames", "max_frames: int, num_samples: int, mode: string") \
+#define Y8M_OP_LIST(X)                                                                            \
+  /* ops/matmul */                                                                                \
+  X(matmul, true, true, "a, b", "trans_a: bool, trans_b: bool")                                   \
+  /* ops/elementwise */                                                                           \
+  X(add, true, true, "a, b", "")                                                                  \
+  X(sub, true, true, "a, b", "")                                                                  \
+  X(mul, true, true, "a, b", "")                                                                  \
+  X(div, true, true, "a, b", "")                                                                  \
+  X(add_scalar, true, true, "x", "scalar: float")                                                 \
+  X(mul_scalar, true, true, "x", "scalar: float")                                                 \
+  Y8M_UNARY_OPS(Y8M_UNARY_OP_ROW, X)                                                              \
+  /* ops/reduce */                                                                                \
+  X(sum, true, true, "x", "axis: int, keepdim: bool")                                             \
+  X(mean, true, true, "x", "axis: int, keepdim: bool")                                            \
+  X(max, true, true, "x", "axis: int, keepdim: bool")                                             \
+  X(softmax, true, true, "x", "")                                                                 \
+  X(l2_normalize, true, true, "x", "axis: int")                                                   \
+  /* ops/shape */                                                                                 \
+  X(reshape, true, true, "x", "shape: ints")                                                      \
+  X(concat, true, true, "xs...", "axis: int")                                                     \
+  X(split, true, true, "x -> ys[sizes]", "sizes: ints, axis: int")                                \
+  X(slice, true, true, "x", "axis: int, begin: int, end: int")                                    \
+  X(transpose, true, true, "x", "")                                                               \
+  X(gather_rows, true, true, "x, index", "")                                                      \
+  /* ops/nn */                                                                                    \
+  X(batch_norm, true, true, "x, gamma, beta, moving_mean, moving_variance",                       \
+    "epsilon: float, training: bool")                                                             \
+  X(sigmoid_cross_entropy, true, true, "p, y", "epsilon: float")                                  \
+  X(prepare_frames, false, true, "frames, num_frames", "")                                        \
+  /* ops/fused */                                                                                 \
+  X(vlad, true, true, "logits, z, centers?", "samples: int")                                      \
+  X(gated_moe, true, true, "gates, experts", "num_mixtures: int")                                 \
+  X(dequant_matmul, true, true, "x, wq, codebook, bias?", "")                                     \
+  X(dequantize, false, true, "codebook, indices", "")                                             \
+  /* ops/rnn */                                                                                   \
+  X(lstm, true, true, "x, num_frames, kernel, bias", "reverse: bool, output: string")             \
+  X(gru, true, true, "x, num_frames, gates_kernel, gates_bias, candidate_kernel, candidate_bias", \
+    "reverse: bool, output: string")                                                              \
+  /* ops/sampling */                                                                              \
+  X(sample_frames, false, true, "num_frames", "max_frames: int, num_samples: int, mode: string")  \
   X(frame_counts, false, true, "num_frames", "max_frames: int, min_count: int, dtype: string")
 
 namespace y8m::ops {

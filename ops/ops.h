@@ -9,5 +9,6 @@
 #include "ops/nn/loss.h"
 #include "ops/op_list.h"
 #include "ops/reduce/reduce.h"
+#include "ops/rnn/rnn.h"
 #include "ops/sampling/frame_sampling.h"
 #include "ops/shape/shape.h"

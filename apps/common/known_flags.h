@@ -13,16 +13,13 @@
 // Model flags of the original that no y8m model reads (models not in the zoo, dimension reductions
 // the final models did not use): X(type, name, default, help), as Y8M_MODEL_FLAGS
 // (models/config.h). apps/common/app_flags.cpp defines them, so original command lines run unchanged.
-#define Y8M_ORIGINAL_ONLY_MODEL_FLAGS(X)                                                         \
-  X(int64_t, netvlad_dimred, -1, "unused (original flag)")                                       \
-  X(int64_t, gatednetvlad_dimred, 1024, "unused (original flag)")                                \
-  X(int64_t, hidden_size, 1024, "unused (original flag)")                                        \
-  X(int64_t, netvlad_hidden_size_video, 1024, "unused (original flag)")                          \
-  X(int64_t, netvlad_hidden_size_audio, 64, "unused (original flag)")                            \
-  X(int64_t, lstm_cells, 1024, "unused (original flag; the RNN models are not in the zoo yet)")  \
-  X(int64_t, lstm_layers, 2, "unused (original flag; the RNN models are not in the zoo yet)")    \
-  X(bool, frame_shuffle, false, "unused (original flag; the RNN models are not in the zoo yet)") \
-  X(int64_t, dbof_var_features, 0, "unused (original flag)")                                     \
+#define Y8M_ORIGINAL_ONLY_MODEL_FLAGS(X)                                \
+  X(int64_t, netvlad_dimred, -1, "unused (original flag)")              \
+  X(int64_t, gatednetvlad_dimred, 1024, "unused (original flag)")       \
+  X(int64_t, hidden_size, 1024, "unused (original flag)")               \
+  X(int64_t, netvlad_hidden_size_video, 1024, "unused (original flag)") \
+  X(int64_t, netvlad_hidden_size_audio, 64, "unused (original flag)")   \
+  X(int64_t, dbof_var_features, 0, "unused (original flag)")            \
   X(std::string, dbof_activation, "relu", "unused (original flag)")
 
 namespace y8m::apps {

@@ -1,7 +1,8 @@
 // Training throughput (examples/s), one full step: frame preparation, forward, cross-entropy +
 // regularization, backward, clipped Adam. CPU: quickstart-sized NetVLAD (K 16, H 256), NetFV (K 16,
 // H 256) and gated DBoF (K 512, H 256), S 30, batch 64; CUDA: the full configs of SPEC §0.3 at
-// their batch sizes (NetVLAD1 160, FVNet 80, DBoF1 80; S 300, 3862 classes).
+// their batch sizes (NetVLAD1 160, FVNet 80, DBoF1 80; S 300, 3862 classes). The recurrent models:
+// RNN1 / RNN3 on CUDA, 128 cells on the CPU.
 #include "autograd/optim.h"
 #include "bench/bench_util.h"
 #include "engine/rng.h"
@@ -94,6 +95,55 @@ void BM_TrainStepCudaFullConfig(benchmark::State& state) {
 BENCHMARK(BM_TrainStepCudaFullConfig)
     ->ArgName("config")
     ->DenseRange(0, 2)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5.0);
+
+// The recurrent models (SPEC §3.4-3.5), Logistic head, 300 frame slots with lengths 150..299.
+models::ModelConfig rnn_config(int64_t which, int64_t cells) {
+  models::ModelConfig c;
+  c.model = which == 0 ? "Lstmbidirect" : "GRUbidirect";
+  c.feature_names = {"rgb", "audio"};
+  c.feature_sizes = {1024, 128};
+  c.frame_features = true;
+  c.lstm_cells = cells;
+  c.video_level_classifier_model = "LogisticModel";
+  return c;
+}
+
+// CPU: a reduced RNN1/RNN3 (128 cells, batch 16): the full size (1024 cells, batch 256) is
+// ~3 TFLOP per step, minutes on two cores.
+void BM_TrainStepCpuRnn(benchmark::State& state) {
+  const models::ModelConfig c = rnn_config(state.range(0), 128);
+  state.SetLabel(c.model + " cells 128");
+  const int64_t B = 16;
+  Step s(c, B, Device::cpu());
+  s.run();
+  for (auto _ : state) s.run();
+  state.counters["examples/s"] =
+      benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TrainStepCpuRnn)
+    ->ArgName("model")
+    ->DenseRange(0, 1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0);
+
+// CUDA: RNN1 (Lstmbidirect, 1024 cells, batch 256) and RNN3 (GRUbidirect, 1024 cells, batch 220).
+void BM_TrainStepCudaRnn(benchmark::State& state) {
+  if (bench::skip_without_cuda(state)) return;
+  const models::ModelConfig c = rnn_config(state.range(0), 1024);
+  state.SetLabel(state.range(0) == 0 ? "RNN1" : "RNN3");
+  const int64_t B = state.range(0) == 0 ? 256 : 220;
+  Step s(c, B, Device::cuda(0));
+  bench::time_cuda(state, [&] { s.run(); });
+  state.counters["examples/s"] =
+      benchmark::Counter(static_cast<double>(B * state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TrainStepCudaRnn)
+    ->ArgName("config")
+    ->DenseRange(0, 1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
     ->MinTime(5.0);

@@ -88,6 +88,16 @@ Out run_frame_counts(const OpArgs& a) {
                           engine::dtype_from_name(a.s("dtype")), a.device()));
 }
 
+// The recurrent ops read num_frames on the host (lengths clip there); the executor's host copy
+// avoids a device round trip.
+Out run_lstm(const OpArgs& a) {
+  return one(lstm(a.in(0), a.host(1), a.in(2), a.in(3), a.b("reverse"), a.s("output")));
+}
+Out run_gru(const OpArgs& a) {
+  return one(
+      gru(a.in(0), a.host(1), a.in(2), a.in(3), a.in(4), a.in(5), a.b("reverse"), a.s("output")));
+}
+
 void check_batch_norm(const Node& n, size_t index) {
   Y8M_CHECK(!n.attrs.at("training").b(),
             "graph: node {} (batch_norm) is in training mode; graphs hold the eval forward", index);
@@ -143,6 +153,8 @@ std::vector<RunEntry> run_entries() {
       {"gated_moe", [](const OpArgs& a) { return one(gated_moe(a.in(0), a.in(1), a.i("num_mixtures"))); }},
       {"dequant_matmul", run_dequant_matmul},
       {"dequantize", binary<dequantize>},
+      {"lstm", run_lstm},
+      {"gru", run_gru},
       {"sample_frames", run_sample_frames, check_sample_frames},
       {"frame_counts", run_frame_counts, check_frame_counts},
   };

@@ -45,14 +45,18 @@ const char* sample_mode_name(SampleMode mode) {
       return "sample_all";
     case SampleMode::random_sequence:
       return "random_sequence";
+    case SampleMode::shuffle:
+      return "shuffle";
   }
   return "random";
 }
 
 SampleMode sample_mode_from_name(const std::string& name) {
-  for (SampleMode m : {SampleMode::random, SampleMode::sample_all, SampleMode::random_sequence})
+  for (SampleMode m : {SampleMode::random, SampleMode::sample_all, SampleMode::random_sequence,
+                       SampleMode::shuffle})
     if (name == sample_mode_name(m)) return m;
-  Y8M_FAIL("sample_frames: unknown mode '{}' (known: random, sample_all, random_sequence)", name);
+  Y8M_FAIL("sample_frames: unknown mode '{}' (known: random, sample_all, random_sequence, shuffle)",
+           name);
 }
 
 Tensor sample_frames(const Tensor& num_frames, int64_t max_frames, int64_t num_samples,
@@ -67,9 +71,29 @@ Tensor sample_frames(const Tensor& num_frames, int64_t max_frames, int64_t num_s
   Y8M_CHECK(mode != SampleMode::sample_all || s_count == t_count,
             "{}: --sample_all needs --iterations ({}) equal to the number of frame slots ({})", kOp,
             s_count, t_count);
+  Y8M_CHECK(mode != SampleMode::shuffle || s_count == t_count,
+            "{}: shuffle needs num_samples ({}) equal to the number of frame slots ({})", kOp,
+            s_count, t_count);
   std::vector<int32_t> idx(static_cast<size_t>(bn * s_count));
   const uint64_t seed = gen.seed();
-  if (mode != SampleMode::random_sequence) {
+  if (mode == SampleMode::shuffle) {
+    const uint64_t offset = gen.advance(engine::uniform_counters(bn * t_count));
+    std::vector<int64_t> perm(static_cast<size_t>(t_count));
+    std::vector<float> key(static_cast<size_t>(t_count));
+    for (int64_t b = 0; b < bn; ++b) {
+      const int64_t nb = n[static_cast<size_t>(b)];
+      for (int64_t t = 0; t < t_count; ++t) {
+        const uint64_t i = static_cast<uint64_t>(b * t_count + t);
+        key[t] = t < nb ? engine::philox::uniform_at(seed, offset, i) : 0.f;
+        perm[t] = t;
+      }
+      // Descending keys; stable, so padding (key 0) stays after the valid frames, in order.
+      std::stable_sort(perm.begin(), perm.end(),
+                       [&](int64_t x, int64_t y) { return key[x] > key[y]; });
+      for (int64_t s = 0; s < s_count; ++s)
+        idx[static_cast<size_t>(b * s_count + s)] = static_cast<int32_t>(b * t_count + perm[s]);
+    }
+  } else if (mode != SampleMode::random_sequence) {
     const uint64_t offset = gen.advance(engine::uniform_counters(bn * s_count));
     for (int64_t b = 0; b < bn; ++b) {
       const int64_t nb = n[static_cast<size_t>(b)];

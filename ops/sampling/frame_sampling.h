@@ -10,6 +10,9 @@
 //   random_sequence (--sample_random_frames=false, SampleRandomSequence):
 //       start = floor(u[b] * (max(n - S, 0) + 1)), t = min(start + s, n - 1), and t = 0 when n = 0
 //       (the original computes -1 there, which TF's gather clamps or rejects by device).
+//   shuffle (--frame_shuffle, Lstmbidirect; needs S == T): a random permutation of the valid frames
+//       with the padding kept at the end: slot t gets key u[b,t] when t < n and 0 otherwise, and
+//       the slots are sorted by descending key (stable, so padding keeps its order).
 // floor(u * n) is evaluated in double from the 24-bit float uniform, where it is exact and < n.
 //
 // Use of the generator (what a resumed run restores: seed and offset):
@@ -18,6 +21,7 @@
 //       engine::fill_uniform of a [B, S] tensor would produce; sample_all draws the whole range
 //       even where it keeps the original frame.
 //   random_sequence: gen.advance(uniform_counters(B)), element i = b.
+//   shuffle: gen.advance(uniform_counters(B*T)), element i = b*T + t (drawn for padding slots too).
 // Nothing else is drawn. The indices are computed on the host (they depend on host num_frames and a
 // handful of uniforms); on CUDA the result is copied to the device (a small host-to-device copy, no
 // kernel). Not differentiable: the gradient flows through the gather_rows that consumes the
@@ -36,9 +40,9 @@
 
 namespace y8m::ops {
 
-enum class SampleMode { random, sample_all, random_sequence };
+enum class SampleMode { random, sample_all, random_sequence, shuffle };
 
-// "random", "sample_all", "random_sequence" (the names written into graphs).
+// "random", "sample_all", "random_sequence", "shuffle" (the names written into graphs).
 const char* sample_mode_name(SampleMode mode);
 // Inverse of sample_mode_name; an unknown name is an error listing the known ones.
 SampleMode sample_mode_from_name(const std::string& name);

@@ -240,8 +240,8 @@ TEST(Executor, ValidationErrorsNameTheProblem) {
   expect_error([&] { validate(g); }, {"output 'missing'"});
   g = chain(1);
   g.nodes[0] = {
-      "sample_frames", {"x"}, {"v0"}, {{"max_frames", 3}, {"num_samples", 2}, {"mode", "shuffle"}}};
-  expect_error([&] { validate(g); }, {"node 0 (sample_frames)", "shuffle"});
+      "sample_frames", {"x"}, {"v0"}, {{"max_frames", 3}, {"num_samples", 2}, {"mode", "reverse"}}};
+  expect_error([&] { validate(g); }, {"node 0 (sample_frames)", "reverse"});
   g.nodes[0] = {"vlad", {"x", "x", ""}, {"v0"}, {{"samples", 2}}};
   validate(g);  // centers are optional
   g.nodes[0].inputs = {"x", "", ""};

@@ -104,6 +104,36 @@ inline std::vector<Variant> zoo_variants() {
     v.push_back({"FrameLevelLogistic", c});
   }
   {
+    // The recurrent models (SPEC §3.4-3.6): lengths from num_frames inside the graph.
+    models::ModelConfig c;
+    c.model = "Lstmbidirect";
+    c.feature_names = {"rgb", "audio"};
+    c.feature_sizes = {6, 4};
+    c.frame_features = true;
+    c.num_classes = 5;
+    c.max_frames = 7;
+    c.lstm_cells = 6;
+    c.video_level_classifier_model = "LogisticModel";
+    v.push_back({"Lstmbidirect_logistic", c});
+    c.video_level_classifier_model = "MoeModel";
+    c.frame_shuffle = true;
+    v.push_back({"Lstmbidirect_moe_frameshuffle", c});
+    c.frame_shuffle = false;
+    c.model = "GRUbidirect";
+    c.gating = true;
+    v.push_back({"GRUbidirect_moe_gating", c});
+    c.gating = false;
+    c.video_level_classifier_model = "LogisticModel";
+    v.push_back({"GRUbidirect_logistic", c});
+    c.model = "LstmModel";
+    c.lstm_layers = 3;
+    v.push_back({"LstmModel_3layers", c});
+    c.model = "GRUbidirect_branchedBN";
+    v.push_back({"GRUbidirect_branchedBN", c});
+    c.model = "attention_frames_v0";
+    v.push_back({"attention_frames_v0", c});
+  }
+  {
     models::ModelConfig c;
     c.model = "LogisticModel";
     c.feature_names = {"mean_rgb", "mean_audio"};

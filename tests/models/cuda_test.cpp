@@ -1,7 +1,7 @@
 // CUDA vs CPU for whole models (skipped without a device): the same seed gives the same initial
 // weights on both backends, and NetVLADModelLF, NetFVModelLF and the DBoF models with the real
 // feature and class sizes give the same probabilities and parameter gradients for the same sampling
-// generator.
+// generator; so do the recurrent models.
 #include "models/zoo.h"
 
 #include "autograd/variable.h"
@@ -96,6 +96,24 @@ TEST(ModelsCuda, PoolingModelsForwardAndGradientsMatchCpu) {
   Y8M_REQUIRE_CUDA();
   for (const ModelConfig& c : pooling_models()) {
     SCOPED_TRACE(c.model);
+    check_forward_and_gradients(c);
+  }
+}
+
+// The recurrent models at the real widths (1152 features, 300 frames, 3862 classes) with 32 cells,
+// MoE heads, --frame_shuffle and GRU gating on: lengths 300, 17, 1 and 0.
+TEST(ModelsCuda, RecurrentModelsForwardAndGradientsMatchCpu) {
+  Y8M_REQUIRE_CUDA();
+  ModelConfig c;
+  c.feature_names = {"rgb", "audio"};
+  c.feature_sizes = {1024, 128};
+  c.frame_features = true;
+  c.lstm_cells = 32;
+  for (const std::string name : {"Lstmbidirect", "GRUbidirect", "LstmModel"}) {
+    SCOPED_TRACE(name);
+    c.model = name;
+    c.frame_shuffle = name == "Lstmbidirect";
+    c.gating = name == "GRUbidirect";
     check_forward_and_gradients(c);
   }
 }

@@ -77,14 +77,16 @@ TEST(ModelConfig, DefaultsMissingKeysAndErrors) {
 TEST(Zoo, UnknownModelListsTheKnownOnes) {
   ModelConfig c;
   c.model = "NetVLADModel";
-  expect_error(
-      [&] { create_model(c, 0); },
-      {"unknown model 'NetVLADModel'", "NetVLADModelLF", "NetFVModelLF", "GatedDbofModelLF",
-       "SoftDbofModelLF", "DbofModel", "FrameLevelLogisticModel", "LogisticModel", "MoeModel"});
-  EXPECT_EQ(known_models().size(), 8u);
-  const std::set<std::string> frame_level = {"NetVLADModelLF",   "NetFVModelLF",
-                                             "GatedDbofModelLF", "SoftDbofModelLF",
-                                             "DbofModel",        "FrameLevelLogisticModel"};
+  expect_error([&] { create_model(c, 0); },
+               {"unknown model 'NetVLADModel'", "NetVLADModelLF", "NetFVModelLF",
+                "GatedDbofModelLF", "SoftDbofModelLF", "DbofModel", "Lstmbidirect", "GRUbidirect",
+                "LstmModel", "GRUbidirect_branchedBN", "attention_frames_v0",
+                "FrameLevelLogisticModel", "LogisticModel", "MoeModel"});
+  EXPECT_EQ(known_models().size(), 13u);
+  const std::set<std::string> frame_level = {
+      "NetVLADModelLF", "NetFVModelLF",           "GatedDbofModelLF",   "SoftDbofModelLF",
+      "DbofModel",      "Lstmbidirect",           "GRUbidirect",        "FrameLevelLogisticModel",
+      "LstmModel",      "GRUbidirect_branchedBN", "attention_frames_v0"};
   for (const std::string& name : known_models()) {
     ModelConfig k;
     k.model = name;
@@ -93,6 +95,13 @@ TEST(Zoo, UnknownModelListsTheKnownOnes) {
     if (name == "GatedDbofModelLF" || name == "SoftDbofModelLF" || name == "DbofModel") {
       k = dbof_config(8, 4);
       k.model = name;
+    }
+    if (name == "Lstmbidirect" || name == "GRUbidirect" || name == "LstmModel" ||
+        name == "GRUbidirect_branchedBN" || name == "attention_frames_v0") {
+      k.frame_features = true;
+      k.lstm_cells = 8;
+      k.feature_names = {"rgb", "audio"};
+      k.feature_sizes = {8, 4};
     }
     CreateOptions o;
     o.skip_random_init = true;

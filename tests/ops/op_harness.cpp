@@ -26,7 +26,7 @@ Tensor ints(const std::vector<int64_t>& v, const Shape& shape, DType dtype) {
 std::vector<OpSpec> all_specs() {
   std::vector<OpSpec> all;
   for (auto fam : {elementwise_specs, reduce_specs, shape_specs, matmul_specs, nn_specs,
-                   fused_specs, sampling_specs}) {
+                   fused_specs, sampling_specs, rnn_specs}) {
     auto v = fam();
     all.insert(all.end(), v.begin(), v.end());
   }

@@ -50,6 +50,7 @@ std::vector<OpSpec> matmul_specs();
 std::vector<OpSpec> nn_specs();
 std::vector<OpSpec> fused_specs();
 std::vector<OpSpec> sampling_specs();
+std::vector<OpSpec> rnn_specs();
 
 std::vector<OpSpec> all_specs();
 

@@ -1,6 +1,7 @@
 // ops/sampling: sample_frames against a reference written from SPEC §1.8 (uniforms taken from
 // engine::fill_uniform of the documented shape and generator state), the use of the generator,
 // frame_counts, and the errors.
+#include "engine/philox.h"
 #include "engine/rng.h"
 #include "ops/sampling/frame_sampling.h"
 #include "tests/common/test_util.h"
@@ -76,11 +77,44 @@ TEST(SampleFramesOp, SameGeneratorStateSameIndicesAndI64Counts) {
 }
 
 TEST(SampleFramesOp, ModeNames) {
-  for (SampleMode m : {SampleMode::random, SampleMode::sample_all, SampleMode::random_sequence})
+  for (SampleMode m : {SampleMode::random, SampleMode::sample_all, SampleMode::random_sequence,
+                       SampleMode::shuffle})
     EXPECT_EQ(sample_mode_from_name(sample_mode_name(m)), m);
-  const std::string msg = testing::error_of([] { sample_mode_from_name("shuffle"); });
+  const std::string msg = testing::error_of([] { sample_mode_from_name("reverse"); });
   EXPECT_NE(msg.find("sample_frames"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("shuffle"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("reverse"), std::string::npos) << msg;
+}
+
+// --frame_shuffle (SPEC §1.8): each video's valid frames permuted by descending uniform keys,
+// padding kept at the end in order; T*B uniforms drawn.
+TEST(SampleFramesOp, ShuffleIsAPermutationOfValidFramesWithPaddingLast) {
+  engine::Generator g(7, 100);
+  const std::vector<int> n = {6, 3, 0};
+  const int64_t t = 6;
+  const std::vector<int32_t> idx =
+      sample_frames(nf(n), t, t, SampleMode::shuffle, g).to_vector<int32_t>();
+  EXPECT_EQ(g.offset(), 100 + engine::uniform_counters(3 * t));
+  std::vector<float> u(static_cast<size_t>(3 * t));
+  for (size_t i = 0; i < u.size(); ++i) u[i] = engine::philox::uniform_at(7, 100, i);
+  for (int64_t b = 0; b < 3; ++b) {
+    for (int64_t s = 0; s < t; ++s) {
+      const int64_t frame = idx[b * t + s] - b * t;
+      ASSERT_GE(frame, 0);
+      ASSERT_LT(frame, t);
+      if (s < n[b]) {
+        EXPECT_LT(frame, n[b]) << "b=" << b << " s=" << s;
+        if (s > 0) EXPECT_GE(u[b * t + idx[b * t + s - 1] - b * t], u[b * t + frame]);
+      } else {
+        EXPECT_EQ(frame, s) << "padding stays in place, b=" << b;
+      }
+    }
+    std::vector<int32_t> sorted(idx.begin() + b * t, idx.begin() + (b + 1) * t);
+    std::sort(sorted.begin(), sorted.end());
+    for (int64_t s = 0; s < t; ++s) EXPECT_EQ(sorted[s], b * t + s);
+  }
+  // This seed's permutation of video 0 is not the identity (1 in 720 would be).
+  EXPECT_NE(std::vector<int32_t>(idx.begin(), idx.begin() + t),
+            (std::vector<int32_t>{0, 1, 2, 3, 4, 5}));
 }
 
 TEST(SampleFramesOp, Errors) {

@@ -14,7 +14,8 @@ Tensor params(const std::vector<int64_t>& v) {
   return ints(v, {static_cast<int64_t>(v.size())}, DType::i64);
 }
 
-// num_frames i32 [B] and params {T, S, mode} (mode: 0 random, 1 sample_all, 2 random_sequence).
+// num_frames i32 [B] and params {T, S, mode} (mode: 0 random, 1 sample_all, 2 random_sequence,
+// 3 shuffle).
 OpCase sample_case(const std::string& label, const std::vector<int64_t>& n, int64_t t, int64_t s,
                    ops::SampleMode mode) {
   return {label + " " + ops::sample_mode_name(mode),
@@ -39,6 +40,7 @@ OpSpec sample_frames_spec() {
         sample_case("B 3, T 300, S 300, n {300, 17, 0}", {300, 17, 0}, 300, 300, M::sample_all),
         sample_case("B 4, T 300, S 30, n {300, 17, 0, 31}", {300, 17, 0, 31}, 300, 30,
                     M::random_sequence),
+        sample_case("B 3, T 300, S 300, n {300, 17, 0}", {300, 17, 0}, 300, 300, M::shuffle),
         sample_case("B 1, T 300, S 30, n {1}", {1}, 300, 30, M::random),
         sample_case("B 2, T 5, S 33, n {9, -1} (clipped)", {9, -1}, 5, 33, M::random),
         sample_case("B 0, T 300, S 30", {}, 300, 30, M::random)};
