@@ -13,6 +13,19 @@
 // CPU: the op entry at a smaller K (16384), B = 1 and 16, next to ops::matmul on the f32 weights
 // (baseline_f32_ms, fused_ms, speedup) and the host copy roof. The op entry is timed (its host
 // allocations come from the engine's caching allocator).
+//
+// Tuning sweeps (what was tried, the numbers):
+//   CPU chunk size (BM_dequant_matmul_cpu_chunk, elements of W dequantized per GEMM; K = 16384,
+//   N = 1024; median of 5 repetitions; 2026-12-03, 2-vCPU VM at 2.6 GHz, OpenBLAS, otherwise idle):
+//     elements per chunk    2^16      2^18      2^20 (default)   2^22
+//     B = 1                 5.05 ms   13.4 ms   8.80 ms          7.64 ms
+//     B = 16                20.8 ms   14.4 ms   11.1 ms          9.51 ms
+//   Kept 2^20 (4 MB of f32 scratch): 2^22 is 13-14% faster here but needs 16 MB per call, and
+//   2^16 wins only at B = 1 (a GEMV) while costing 1.9x at B = 16; two points on a 2-core VM are
+//   not enough to move the default.
+//   CUDA (kDequantStreamMaxRows = 64, the streaming kernel's block and split-K shape): not swept,
+//   because no GPU has been lent to this project yet. The benchmark above prints what a sweep
+//   needs (fused_ms against the cuBLAS baseline, roof%).
 #include "autograd/variable.h"
 #include "bench/bench_util.h"
 #include "engine/stream.h"
