@@ -49,6 +49,18 @@ Lengths lengths_of(const Tensor& num_frames, int64_t b, int64_t t, Device device
   return l;
 }
 
+// The arguments every step kernel of one call shares.
+template <class T>
+RnnStep<T> step_args(int64_t b, int64_t t, int64_t h, bool reverse, const Lengths& len) {
+  RnnStep<T> s;
+  s.batch = b;
+  s.time = t;
+  s.hidden = h;
+  s.reverse = reverse;
+  s.lens = len.dev.data<int32_t>();
+  return s;
+}
+
 // The device side of one op call: GEMMs, step kernels and small helpers on the CPU (T = float or
 // double) or on the CUDA stream of `like` (T = float).
 template <class T>
@@ -149,12 +161,7 @@ std::vector<Tensor> lstm_backward(const Tensor& x, const Tensor& kernel, const L
     using T = typename decltype(be)::Scalar;
     const T* wx = kernel.data<T>();
     const T* wh = wx + f * 4 * h;
-    RnnStep<T> s;
-    s.batch = b;
-    s.time = tt;
-    s.hidden = h;
-    s.reverse = reverse;
-    s.lens = len.dev.data<int32_t>();
+    RnnStep<T> s = step_args<T>(b, tt, h, reverse, len);
     s.gates = sv.gates.data<T>();
     s.aux = sv.c_prev.data<T>();
     s.dout = output == Output::sequence ? dres.data<T>() : nullptr;
@@ -209,12 +216,7 @@ Tensor lstm(const Tensor& x, const Tensor& num_frames, const Tensor& kernel, con
     const T* wx = kernel.data<T>();
     const T* wh = wx + f * 4 * h;
     be.gemm(false, false, b * tt, 4 * h, f, x.data<T>(), f, wx, 4 * h, xw.data<T>(), 4 * h);
-    RnnStep<T> s;
-    s.batch = b;
-    s.time = tt;
-    s.hidden = h;
-    s.reverse = reverse;
-    s.lens = len.dev.data<int32_t>();
+    RnnStep<T> s = step_args<T>(b, tt, h, reverse, len);
     s.x_proj = xw.data<T>();
     s.bias = bias.data<T>();
     s.h_proj = hw.data<T>();
@@ -275,12 +277,7 @@ std::vector<Tensor> gru_backward(const Tensor& x, const Tensor& gk, const Tensor
     const T* wgh = wgx + f * 2 * h;
     const T* wcx = ck.data<T>();
     const T* wch = wcx + f * h;
-    RnnStep<T> s;
-    s.batch = b;
-    s.time = tt;
-    s.hidden = h;
-    s.reverse = reverse;
-    s.lens = len.dev.data<int32_t>();
+    RnnStep<T> s = step_args<T>(b, tt, h, reverse, len);
     s.gates = sv.gates.data<T>();
     s.h_prev = sv.h_prev.data<T>();
     s.aux2 = sv.cand.data<T>();
