@@ -97,7 +97,8 @@ void run(benchmark::State& state, const Sizes& s, Device dev) {
   state.counters["speedup"] = composite_ms / fused_ms;
   // Forward + backward: 3 GEMMs of 2·B·(F+H)·4H flops per step.
   const double flops = 3.0 * 2.0 * static_cast<double>(s.b * (s.f + s.h) * 4 * s.h * s.t);
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_lstm_cpu(benchmark::State& state) { run(state, {16, 60, 1152, 128}, Device::cpu()); }
