@@ -9,11 +9,11 @@
 #
 # Environment:
 #   Y8M_FUZZ_RUNS      executions per target (default: container 500000, tfrecord 100000,
-#                      yt8m_record 500000; 20-35 s each on one core)
+#                      yt8m_record 500000, tf_bundle 30000; 20-35 s each on one core)
 #   Y8M_FUZZ_MAX_TIME  seconds per target (default 90): a cap for slow machines; a target that hits it
 #                      stops early and still passes
 #   Y8M_FUZZ_SEED      libFuzzer's random seed (default 1: CI runs are reproducible; 0 = random)
-#   Y8M_FUZZ_TARGETS   which targets (default "container tfrecord yt8m_record")
+#   Y8M_FUZZ_TARGETS   which targets (default "container tfrecord yt8m_record tf_bundle")
 #   Y8M_JOBS           build jobs (default: number of cores)
 # Extra arguments go to every libFuzzer run (e.g. -runs=2000000, or -max_total_time=600 -runs=-1 for a
 # longer local session). New inputs land in <build>/fuzz-work/<target>/, never in fuzz/corpus/.
@@ -23,11 +23,11 @@ BUILD_DIR=${Y8M_FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${Y8M_JOBS:-$(nproc)}
 MAX_TIME=${Y8M_FUZZ_MAX_TIME:-90}
 SEED=${Y8M_FUZZ_SEED:-1}
-TARGETS=${Y8M_FUZZ_TARGETS:-"container tfrecord yt8m_record"}
+TARGETS=${Y8M_FUZZ_TARGETS:-"container tfrecord yt8m_record tf_bundle"}
 start=$SECONDS
 
-declare -A RUNS=([container]=500000 [tfrecord]=100000 [yt8m_record]=500000)
-declare -A MAX_LEN=([container]=4096 [tfrecord]=4096 [yt8m_record]=8192)
+declare -A RUNS=([container]=500000 [tfrecord]=100000 [yt8m_record]=500000 [tf_bundle]=30000)
+declare -A MAX_LEN=([container]=4096 [tfrecord]=4096 [yt8m_record]=8192 [tf_bundle]=4096)
 
 for tool in clang clang++; do
   command -v "$tool" >/dev/null || { echo "fuzz: $tool not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
