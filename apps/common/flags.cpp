@@ -25,19 +25,6 @@ std::map<std::string, std::string>& given_values() {
   return m;
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] =
-          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 // The flag name in an argument "--name=v", "-name", "--noname"; "" if not a flag.
 std::string flag_name(const std::string& arg) {
   if (arg.size() < 2 || arg[0] != '-' || arg == "--") return "";
@@ -47,19 +34,10 @@ std::string flag_name(const std::string& arg) {
 }  // namespace
 
 std::string nearest_flag(const std::string& name) {
-  std::string best;
-  size_t best_d = std::max<size_t>(3, name.size() / 3) + 1;
   std::set<std::string> candidates = all_known_flags();  // this app's and other programs'
   for (const auto& kv : absl::GetAllFlags())
     if (kv.first.find('.') == std::string::npos) candidates.insert(std::string(kv.first));
-  for (const std::string& cand : candidates) {
-    const size_t d = edit_distance(name, cand);
-    if (d < best_d) {
-      best_d = d;
-      best = cand;
-    }
-  }
-  return best;
+  return nearest_name(name, candidates);
 }
 
 namespace {

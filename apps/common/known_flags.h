@@ -34,6 +34,9 @@ std::string foreign_flag_kind(const std::string& app, const std::string& name);
 // Every name in the table (for "did you mean" suggestions).
 std::set<std::string> all_known_flags();
 
+// The candidate closest to `name` by edit distance, if within max(3, |name| / 3); else "".
+std::string nearest_name(const std::string& name, const std::set<std::string>& candidates);
+
 // True for a boolean flag of any program (it takes no separate value: "--f", "--nof").
 bool known_bool_flag(const std::string& name);
 

@@ -3,6 +3,8 @@
 #include "apps/common/known_flags.h"
 #include "engine/error.h"
 
+#include <set>
+
 namespace y8m::apps {
 
 ListArgs parse_list_args(int argc, char** argv, const std::set<std::string>& lists,
@@ -45,12 +47,15 @@ ListArgs parse_list_args(int argc, char** argv, const std::set<std::string>& lis
         current.clear();
         continue;
       }
-      Y8M_CHECK(values.count(name), "unknown option --{} (known: {})", name, [&] {
+      if (!values.count(name)) {
+        std::set<std::string> own = lists;
+        own.insert(values.begin(), values.end());
         std::string known;
-        for (const auto& n : lists) known += (known.empty() ? "--" : ", --") + n;
-        for (const auto& n : values) known += (known.empty() ? "--" : ", --") + n;
-        return known;
-      }());
+        for (const auto& n : own) known += (known.empty() ? "--" : ", --") + n;
+        const std::string near = nearest_name(name, own);
+        Y8M_FAIL("unknown option --{}{} (known: {})", name,
+                 near.empty() ? "" : " (did you mean --" + near + "?)", known);
+      }
       current.clear();
       if (has_inline) {
         out.values[name] = inline_value;

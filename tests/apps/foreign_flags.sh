@@ -40,7 +40,7 @@ expect_error '^y8m-eval: unknown flag --no_such_flag$' "$BIN/y8m-eval" --no_such
 expect_output '^y8m-quantize: note: ignoring --weights \(an ensemble flag\)$' \
   "$BIN/y8m-quantize" --transform_type quant_uniform --weights 0.5 0.5 --frame_features \
   --model run1/inference_model.y8m --savefile q/inference_model.y8m --batch_size 160
-expect_error 'unknown option --savfile' "$BIN/y8m-quantize" --transform_type float16 \
+expect_error 'unknown option --savfile \(did you mean --savefile\?\)' "$BIN/y8m-quantize" --transform_type float16 \
   --model run1/inference_model.y8m --savfile x
 
 # --loss_lambda given to y8m-train: ordinary records train as usual with a note; distillation
