@@ -3,6 +3,7 @@
 //   y8m-eval --train_dir=run1 --eval_data_pattern="$VALPAT/*.tfrecord" --run_once
 #include "apps/common/app_flags.h"
 #include "apps/common/model_path.h"
+#include "io/events.h"
 #include "pipeline/archive.h"
 #include "pipeline/checkpoint.h"
 #include "pipeline/evaluator.h"
@@ -122,9 +123,14 @@ int eval() {
     return 0;
   }
   int64_t last = -1;
+  // One events file for the whole loop, as eval.py's summary writer (created with the first
+  // evaluation).
+  std::unique_ptr<io::EventWriter> events;
   for (;;) {  // eval.py's loop: evaluate each new checkpoint, forever
     const auto all = pipeline::list_checkpoints(train_dir);
     if (!all.empty() && all.front().first != last) {
+      if (!events) events = std::make_unique<io::EventWriter>(train_dir);
+      o.events = events.get();
       evaluate_newest();
       last = all.front().first;  // a broken newest file is not retried until a newer one appears
     } else {

@@ -100,9 +100,13 @@ EvalResult run_eval(const EvalOptions& o, std::FILE* log) {
   // eval.py's TensorBoard summaries in train_dir, all at the checkpoint's step: per batch
   // "GlobalStep/Eval_*" (utils.AddGlobalStepSummary), at the end "Epoch/Eval_*" (AddEpochSummary).
   // Not for an archive (eval_custom.py wrote none).
-  std::unique_ptr<io::EventWriter> events;
-  if (o.model_archive.empty() && !o.train_dir.empty())
-    events = std::make_unique<io::EventWriter>(o.train_dir);
+  std::unique_ptr<io::EventWriter> own_events;
+  io::EventWriter* events = nullptr;
+  if (o.model_archive.empty() && !o.train_dir.empty()) {
+    events = o.events;
+    if (events == nullptr)
+      events = (own_events = std::make_unique<io::EventWriter>(o.train_dir)).get();
+  }
   double loss_sum = 0;
   const auto t0 = std::chrono::steady_clock::now();
   auto batch_start = t0;

@@ -13,6 +13,10 @@
 #include <map>
 #include <string>
 
+namespace y8m::io {
+class EventWriter;
+}  // namespace y8m::io
+
 namespace y8m::pipeline {
 
 struct EvalOptions {
@@ -35,6 +39,9 @@ struct EvalOptions {
   // checkpoint. Its graph already holds --n_rounds and --sample_all; architecture flags do not
   // apply.
   std::string model_archive;
+  // Where the TensorBoard summaries go when evaluating a checkpoint: this writer (eval.py kept one
+  // events file for its whole polling loop), or, when null, a new events file in train_dir.
+  io::EventWriter* events = nullptr;
 };
 
 struct EvalResult {

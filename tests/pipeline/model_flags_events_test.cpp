@@ -2,6 +2,7 @@
 // (and its copy by the ensembler), and the TensorBoard scalars of training (train.py's tags beside
 // y8m's) and of evaluation (eval.py's "GlobalStep/Eval_*" and "Epoch/Eval_*"), read back from the
 // event files.
+#include "io/events.h"
 #include "io/proto/event.pb.h"
 #include "io/tfrecord.h"
 #include "pipeline/archive.h"
@@ -189,6 +190,21 @@ TEST_F(ModelFlagsEvents, TrainingAndEvaluationAsTheOriginal) {
     EXPECT_EQ(ev.count.at(tag), batches) << tag;
     EXPECT_EQ(ev.values.at(tag).begin()->first, 20) << tag;
   }
+
+  // y8m-eval's polling loop passes one writer to every evaluation, as eval.py kept one events
+  // file: two evaluations through it add one file holding both epochs' summaries.
+  const std::set<std::string> before = event_files(run);
+  {
+    io::EventWriter shared(run);
+    e.events = &shared;
+    run_eval(e, log);
+    run_eval(e, log);
+  }
+  e.events = nullptr;
+  EXPECT_EQ(event_files(run).size(), before.size() + 1);
+  const Scalars loop = read_scalars(run, before);
+  EXPECT_EQ(loop.files, 1);
+  EXPECT_EQ(loop.count.at("Epoch/Eval_GAP"), 2);
 
   // The README's `cp model_flags.json`, then graph_ensemble.py's copy of the last model's file.
   fs::create_directories(dir_->file("quant"));
