@@ -9,12 +9,19 @@
 // ranks, rank r on cuda:<local rank> unless --device says otherwise (pipeline/trainer.h).
 #include "apps/common/app_flags.h"
 #include "apps/common/model_path.h"
+#include "engine/device.h"
+#include "pipeline/distributed.h"
 #include "pipeline/trainer.h"
 
 #include <absl/flags/flag.h>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 ABSL_FLAG(std::string, train_dir, "/tmp/yt8m_model/", "folder for checkpoints and event files");
 ABSL_FLAG(std::string, train_data_pattern, "",
@@ -67,27 +74,79 @@ constexpr bool kDistillApp = false;
 constexpr const char* kApp = "y8m-train";
 #endif
 
-// --num_gpu=N (the original's towers): one process trains on one device; N devices are N ranks.
-void check_num_gpu(const y8m::pipeline::Communicator& comm) {
+// Under mpirun the ranks are the towers; --num_gpu then says nothing more.
+void note_num_gpu_under_mpi(const y8m::pipeline::Communicator& comm) {
   const int64_t n = y8m::apps::num_gpu_flag();
-  if (n <= 1) return;
-  if (comm.size() > 1) {
-    if (comm.is_root())
-      std::fprintf(stderr, "%s: note: --num_gpu=%lld ignored: the %d ranks are the towers\n", kApp,
-                   static_cast<long long>(n), comm.size());
-    return;
+  if (n > 1 && comm.size() > 1 && comm.is_root())
+    std::fprintf(stderr, "%s: note: --num_gpu=%lld ignored: the %d ranks are the towers\n", kApp,
+                 static_cast<long long>(n), comm.size());
+}
+
+// Y8M_NCCL=1: gradients of CUDA devices summed by NCCL where they are, instead of through the host.
+std::unique_ptr<y8m::pipeline::Communicator> maybe_nccl(y8m::pipeline::Communicator& comm,
+                                                        y8m::Device device) {
+  const char* v = std::getenv("Y8M_NCCL");
+  if (comm.size() > 1 && device.is_cuda() && v != nullptr && std::string(v) == "1")
+    return y8m::pipeline::make_nccl_communicator(comm, device);
+  return nullptr;
+}
+
+// The devices of --num_gpu=N towers, as train.py: towers = min(N, GPUs), on cuda:0 .. (SPEC §5);
+// none (one ordinary process) when that is 1, e.g. without GPUs or with --device=cpu.
+// Y8M_CPU_TOWERS=1 with --device=cpu runs N towers on the CPU instead: the same threads, sums and
+// schedule without GPUs (tests).
+std::vector<y8m::Device> tower_devices(int64_t n) {
+  using y8m::Device;
+  const bool given = y8m::apps::explicit_flags().count("device") > 0;
+  const Device flag = y8m::apps::device_from_flag();
+  const char* env = std::getenv("Y8M_CPU_TOWERS");
+  if (given && flag.is_cpu() && env != nullptr && std::string(env) == "1")
+    return std::vector<Device>(static_cast<size_t>(n), Device::cpu());
+  Y8M_CHECK(!given || flag.is_cpu(),
+            "--num_gpu={} places the towers on cuda:0, cuda:1, ...: drop --device={}", n,
+            flag.str());
+  const int64_t gpus = given ? 0 : y8m::engine::cuda_device_count();
+  const int64_t towers = std::max<int64_t>(1, std::min(n, gpus));
+  if (towers < n)
+    std::fprintf(stderr, "%s: note: --num_gpu=%lld: %s, so %lld tower%s (as train.py)\n", kApp,
+                 static_cast<long long>(n),
+                 given ? "training on the CPU (--device=cpu)"
+                       : fmt::format("{} CUDA device(s) visible", gpus).c_str(),
+                 static_cast<long long>(towers), towers == 1 ? "" : "s");
+  std::vector<Device> d;
+  if (towers > 1)
+    for (int64_t i = 0; i < towers; ++i) d.push_back(Device::cuda(static_cast<int>(i)));
+  return d;
+}
+
+// --num_gpu=N in one process, as the original's towers: N threads, tower i on device i with
+// batch_size examples, gradients summed over a thread group (pipeline/distributed.h), rank 0
+// writing. A tower that fails ends the process naming it.
+void train_towers(const y8m::pipeline::TrainOptions& base,
+                  const std::vector<y8m::Device>& devices) {
+  using namespace y8m;
+  const int64_t n = static_cast<int64_t>(devices.size());
+  std::printf("%s: %lld towers in this process (%s, ...), %d examples each per step\n", kApp,
+              static_cast<long long>(n), devices[0].str().c_str(), base.batch_size);
+  std::fflush(stdout);
+  std::vector<std::unique_ptr<pipeline::Communicator>> group =
+      pipeline::make_thread_group(static_cast<int>(n));
+  std::vector<std::thread> towers;
+  for (int64_t i = 0; i < n; ++i) {
+    towers.emplace_back([&, i] {
+      pipeline::Communicator& comm = *group[static_cast<size_t>(i)];
+      pipeline::ScopedWorld scope(comm);
+      pipeline::run_on_ranks(kApp, [&] {
+        pipeline::TrainOptions o = base;
+        o.device = devices[static_cast<size_t>(i)];
+        const std::unique_ptr<pipeline::Communicator> nccl = maybe_nccl(comm, o.device);
+        o.comm = nccl ? nccl.get() : &comm;
+        pipeline::run_training(o, stdout);
+        return 0;
+      });
+    });
   }
-  Y8M_CHECK(y8m::pipeline::have_mpi(),
-            "--num_gpu={}: one process trains on one device, and this y8m was built without MPI "
-            "(install libopenmpi-dev and rebuild, then run mpirun -np {} {} ...); or pass "
-            "--num_gpu=1",
-            n, n, kApp);
-  std::fprintf(stderr,
-               "%s: note: --num_gpu=%lld: one process trains on one device (--device); for %lld "
-               "GPUs run mpirun -np %lld %s ... (rank r takes cuda:<local rank r>; README "
-               "\"Training on several GPUs or machines\")\n",
-               kApp, static_cast<long long>(n), static_cast<long long>(n),
-               static_cast<long long>(n), kApp);
+  for (std::thread& t : towers) t.join();
 }
 
 int train() {
@@ -118,19 +177,7 @@ int train() {
   o.momentum = absl::GetFlag(FLAGS_momentum);
   o.seed = apps::seed_flag();
   pipeline::Communicator& comm = pipeline::world();
-  check_num_gpu(comm);
-  o.comm = &comm;
-  o.device = comm.size() > 1 && !apps::explicit_flags().count("device")
-                 ? pipeline::rank_default_device(comm)
-                 : apps::device_from_flag();
-  // Y8M_NCCL=1: gradients of CUDA devices summed by NCCL where they are, instead of through the
-  // host by MPI.
-  std::unique_ptr<pipeline::Communicator> nccl;
-  if (const char* v = std::getenv("Y8M_NCCL");
-      comm.size() > 1 && o.device.is_cuda() && v != nullptr && std::string(v) == "1") {
-    nccl = pipeline::make_nccl_communicator(comm, o.device);
-    o.comm = nccl.get();
-  }
+  note_num_gpu_under_mpi(comm);
   o.save_model_secs = absl::GetFlag(FLAGS_save_model_secs);
   o.keep_checkpoint_max = absl::GetFlag(FLAGS_keep_checkpoint_max);
   o.corrupt_records = absl::GetFlag(FLAGS_corrupt_records);
@@ -148,6 +195,18 @@ int train() {
   }
   o.loss_lambda = absl::GetFlag(FLAGS_loss_lambda);
   o.flags = apps::command_line_flags();
+  if (apps::num_gpu_flag() > 1 && comm.size() == 1) {
+    const std::vector<Device> devices = tower_devices(apps::num_gpu_flag());
+    if (devices.size() > 1) {
+      train_towers(o, devices);
+      return 0;
+    }
+  }
+  o.device = comm.size() > 1 && !apps::explicit_flags().count("device")
+                 ? pipeline::rank_default_device(comm)
+                 : apps::device_from_flag();
+  const std::unique_ptr<pipeline::Communicator> nccl = maybe_nccl(comm, o.device);
+  o.comm = nccl ? nccl.get() : &comm;
   pipeline::run_training(o, stdout);
   return 0;
 }

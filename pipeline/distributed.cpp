@@ -2,10 +2,12 @@
 
 #include "engine/error.h"
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
 
 #ifdef Y8M_HAVE_MPI
 #include <mpi.h>
@@ -236,6 +238,87 @@ class NcclCommunicator : public Communicator {
 };
 #endif  // Y8M_HAVE_NCCL
 
+// What the communicators of one thread group share: a reusable barrier and one slot per rank.
+struct ThreadGroupState {
+  explicit ThreadGroupState(int n)
+      : size(n), slots(static_cast<size_t>(n)), strings(static_cast<size_t>(n)) {}
+  void barrier() {
+    std::unique_lock<std::mutex> l(mu);
+    const uint64_t gen = generation;
+    if (++arrived == size) {
+      arrived = 0;
+      ++generation;
+      cv.notify_all();
+    } else {
+      cv.wait(l, [&] { return generation != gen; });
+    }
+  }
+  const int size;
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  uint64_t generation = 0;
+  std::vector<const void*> slots;
+  std::vector<std::string> strings;
+};
+
+// Rank `rank` of a group of threads in this process (--num_gpu towers). A sum reads every rank's
+// buffer in rank order into a private total before any rank writes, so every rank gets the same
+// bits; abort ends the process, as MPI_Abort ends the job.
+class ThreadCommunicator : public Communicator {
+ public:
+  ThreadCommunicator(std::shared_ptr<ThreadGroupState> s, int rank)
+      : s_(std::move(s)), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return s_->size; }
+  int local_rank() const override { return rank_; }
+  std::string backend() const override { return "threads"; }
+  void allreduce_sum(float* data, size_t n) override { sum(data, n); }
+  void allreduce_sum(double* data, size_t n) override { sum(data, n); }
+  using Communicator::allreduce_sum;
+  void broadcast(void* data, size_t bytes, int root) override {
+    if (rank_ == root) s_->slots[static_cast<size_t>(root)] = data;
+    s_->barrier();
+    if (rank_ != root && bytes > 0) std::memcpy(data, s_->slots[static_cast<size_t>(root)], bytes);
+    s_->barrier();
+  }
+  using Communicator::broadcast;
+  void barrier() override { s_->barrier(); }
+  std::vector<std::string> gather(const std::string& bytes, int root) override {
+    s_->strings[static_cast<size_t>(rank_)] = bytes;
+    s_->barrier();
+    std::vector<std::string> out;
+    if (rank_ == root) out = s_->strings;
+    s_->barrier();
+    return out;
+  }
+  [[noreturn]] void abort(const std::string& message) override {
+    std::fprintf(stderr, "%s\n", message.c_str());
+    std::fflush(stderr);
+    std::fflush(stdout);
+    std::_Exit(1);
+  }
+
+ private:
+  template <class T>
+  void sum(T* data, size_t n) {
+    s_->slots[static_cast<size_t>(rank_)] = data;
+    s_->barrier();
+    std::vector<T> total(n, T(0));
+    for (int r = 0; r < s_->size; ++r) {
+      const T* x = static_cast<const T*>(s_->slots[static_cast<size_t>(r)]);
+      for (size_t i = 0; i < n; ++i) total[i] += x[i];
+    }
+    s_->barrier();  // every rank has read every buffer
+    std::memcpy(data, total.data(), n * sizeof(T));
+  }
+
+  std::shared_ptr<ThreadGroupState> s_;
+  int rank_;
+};
+
+thread_local Communicator* t_world = nullptr;
+
 std::unique_ptr<Communicator> make_world() {
   const Launch l = launch_from_environment();
   if (l.size <= 1) return make_single_communicator();
@@ -292,8 +375,20 @@ uint64_t Communicator::broadcast(uint64_t v, int root) {
 }
 
 Communicator& world() {
+  if (t_world != nullptr) return *t_world;
   static std::unique_ptr<Communicator> comm = make_world();
   return *comm;
+}
+
+ScopedWorld::ScopedWorld(Communicator& comm) : previous_(t_world) { t_world = &comm; }
+ScopedWorld::~ScopedWorld() { t_world = previous_; }
+
+std::vector<std::unique_ptr<Communicator>> make_thread_group(int n) {
+  Y8M_CHECK(n >= 1, "make_thread_group: {} ranks", n);
+  auto state = std::make_shared<ThreadGroupState>(n);
+  std::vector<std::unique_ptr<Communicator>> out;
+  for (int r = 0; r < n; ++r) out.push_back(std::make_unique<ThreadCommunicator>(state, r));
+  return out;
 }
 
 std::unique_ptr<Communicator> make_single_communicator() {

@@ -53,8 +53,27 @@ class Communicator {
   uint64_t broadcast(uint64_t v, int root);
 };
 
-// The process's communicator, created on first use from the environment (above).
+// The process's communicator, created on first use from the environment (above); on a thread
+// inside a ScopedWorld, that one.
 Communicator& world();
+
+// Makes world() return `comm` on this thread while it lives (the towers of --num_gpu).
+class ScopedWorld {
+ public:
+  explicit ScopedWorld(Communicator& comm);
+  ~ScopedWorld();
+  ScopedWorld(const ScopedWorld&) = delete;
+  ScopedWorld& operator=(const ScopedWorld&) = delete;
+
+ private:
+  Communicator* previous_;
+};
+
+// N communicators for N threads of this process, rank r for the r-th (y8m-train --num_gpu=N:
+// one tower per thread and device). Collectives block until every rank calls them; sums are
+// identical on every rank (rank order); abort ends the process. Host buffers only: CUDA tensors
+// are staged through the host, or reduced by make_nccl_communicator bootstrapped from the group.
+std::vector<std::unique_ptr<Communicator>> make_thread_group(int n);
 
 // The single-process backend (rank 0 of 1).
 std::unique_ptr<Communicator> make_single_communicator();

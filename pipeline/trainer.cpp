@@ -374,9 +374,9 @@ TrainState build_state(const TrainOptions& o, RunPlan& plan, std::FILE* log) {
     const std::string ranks = meta_str(resumed.metadata, "num_ranks");
     const int recorded_ranks = ranks.empty() ? 1 : std::stoi(ranks);
     Y8M_CHECK(recorded_ranks == comm.size(),
-              "{}: written by a run of {} rank(s), resumed with {}; resume it with the same "
-              "number of processes (mpirun -np {}), or pass --start_new_model",
-              ckpt, recorded_ranks, comm.size(), recorded_ranks);
+              "{}: written by a run of {} rank(s), resumed with {}; resume it with as many ranks "
+              "or towers (mpirun -np {} or --num_gpu={}), or pass --start_new_model",
+              ckpt, recorded_ranks, comm.size(), recorded_ranks, recorded_ranks);
     const std::string suffix = comm.size() > 1 ? fmt::format(".rank{}", comm.rank()) : "";
     s.gen.set_state(rank_sampling_seed(meta_u64(resumed, "sampling_seed", ckpt), comm.rank()),
                     meta_u64(resumed, "sampling_offset" + suffix, ckpt));

@@ -56,8 +56,8 @@ Y8M_MODEL_FLAGS(Y8M_MODEL_ABSL_FLAG)
 Y8M_ORIGINAL_ONLY_MODEL_FLAGS(Y8M_ORIGINAL_ABSL_FLAG)
 #undef Y8M_ORIGINAL_ABSL_FLAG
 ABSL_FLAG(int64_t, num_gpu, 1,
-          "GPUs (towers); one process trains on one device (--device): run mpirun -np N y8m-train "
-          "for N");
+          "towers: min(N, visible GPUs) threads of this process on cuda:0, cuda:1, ..., their "
+          "gradients summed (under mpirun the ranks are the towers)");
 ABSL_FLAG(bool, log_device_placement, false, "unused (TensorFlow option)");
 
 ABSL_FLAG(std::string, device, "", "cpu, cuda or cuda:N (default: cuda:0 when present, else cpu)");

@@ -17,7 +17,7 @@ expect_output "num_ranks = 2" "$BIN/y8m-inspect" run/model.ckpt-10.y8m
 expect_also "examples_consumed.rank0 = 300"
 expect_also "examples_consumed.rank1 = 300"
 # A 2-rank checkpoint resumes with 2 ranks only.
-expect_error "model.ckpt-10.y8m: written by a run of 2 rank\(s\), resumed with 1; resume it with the same number of processes \(mpirun -np 2\)" \
+expect_error "model.ckpt-10.y8m: written by a run of 2 rank\(s\), resumed with 1; resume it with as many ranks or towers \(mpirun -np 2 or --num_gpu=2\)" \
   "$BIN/y8m-train" --train_dir=run --train_data_pattern='data/frame/train*' "${SMALL_MODEL[@]}" \
   --num_epochs=3
 expect_output "resuming from run/model.ckpt-10.y8m" \
@@ -91,8 +91,8 @@ expect_error "^y8m-distill: rank [01] of 2: bad/b.tfrecord: record " \
   mpirun_local 2 "${distill[@]}" --input_data_pattern='bad/*' --batch_size=8 --output_dir=bad_distill
 [[ ! -e bad_distill ]] || fail "a partial distillation folder was left"
 
-# --num_gpu in one process: a note pointing at mpirun.
-expect_output "note: --num_gpu=2: one process trains on one device \(--device\); for 2 GPUs run mpirun -np 2 y8m-train" \
-  "$BIN/y8m-train" --train_dir=one_gpu --train_data_pattern='data/frame/train*' "${SMALL_MODEL[@]}" \
-  --num_gpu=2 --max_steps=1
+# --num_gpu under mpirun: the ranks are the towers.
+expect_output "note: --num_gpu=2 ignored: the 2 ranks are the towers" \
+  mpirun_local 2 "$BIN/y8m-train" --train_dir=one_gpu --train_data_pattern='data/frame/train*' \
+  "${SMALL_MODEL[@]}" --num_gpu=2 --max_steps=1
 echo "mpi_data_parallel: ok"
