@@ -392,13 +392,6 @@ class GradientDescent : public Optimizer {
   GradientDescent(NamedTensors params, const OptimizerConfig& o)
       : Optimizer("GradientDescentOptimizer", "gradient descent", std::move(params),
                   UpdateRule::kGradientDescent, {}, o.clip_norm, o.check_finite) {}
-
- protected:
-  UpdateCoeffs coeffs(double lr) const override {
-    UpdateCoeffs c;
-    c.lr = lr;
-    return c;
-  }
 };
 
 // use_nesterov false (TF's default).
@@ -429,13 +422,6 @@ class Adagrad : public Optimizer {
   Adagrad(NamedTensors params, const OptimizerConfig& o)
       : Optimizer("AdagradOptimizer", "adagrad", std::move(params), UpdateRule::kAdagrad,
                   {{"Adagrad", 0.1}}, o.clip_norm, o.check_finite) {}
-
- protected:
-  UpdateCoeffs coeffs(double lr) const override {
-    UpdateCoeffs c;
-    c.lr = lr;
-    return c;
-  }
 };
 
 // TF's defaults: decay 0.9, momentum 0, epsilon 1e-10, centered false; ms starts at 1.

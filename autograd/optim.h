@@ -86,8 +86,13 @@ class Optimizer {
   // `what` prefixes errors ("adam"); `slots` are the TF slot suffixes with their initial values.
   Optimizer(std::string name, std::string what, NamedTensors params, UpdateRule rule,
             std::vector<std::pair<std::string, double>> slots, double clip_norm, bool check_finite);
-  // The coefficients of the next step; `commit` is called only once it is known to be applied.
-  virtual UpdateCoeffs coeffs(double lr) const = 0;
+  // The coefficients of the next step (by default the learning rate alone); `commit` is called
+  // only once it is known to be applied.
+  virtual UpdateCoeffs coeffs(double lr) const {
+    UpdateCoeffs c;
+    c.lr = lr;
+    return c;
+  }
   virtual void commit(const UpdateCoeffs&) {}
   virtual void extra_state(NamedTensors*) const {}
   virtual void load_extra_state(const NamedTensors&) {}

@@ -177,6 +177,17 @@ ModelConfig fvnet_config(int64_t cluster_size, int64_t hidden_size) {
   return c;
 }
 
+ModelConfig rnn_config(const std::string& model, int64_t cells) {
+  ModelConfig c;
+  c.model = model;
+  c.feature_names = {"rgb", "audio"};
+  c.feature_sizes = {1024, 128};
+  c.frame_features = true;
+  c.lstm_cells = cells;
+  c.video_level_classifier_model = "LogisticModel";
+  return c;
+}
+
 ModelConfig dbof_config(int64_t cluster_size, int64_t hidden_size) {
   ModelConfig c = netvlad_config(64, 1024);
   c.model = "GatedDbofModelLF";

@@ -115,5 +115,8 @@ ModelConfig fvnet_config(int64_t cluster_size, int64_t hidden_size);
 // DBoF1/2/3 (K 4096/6144/3684, H 1024/1536/920): GatedDbofModelLF, dbof_relu off, MoE without prob
 // gating, moe_l2 1e-6.
 ModelConfig dbof_config(int64_t cluster_size, int64_t hidden_size);
+// RNN1/RNN2 (`model` Lstmbidirect) and RNN3 (GRUbidirect), `cells` = --lstm_cells (1024 in the
+// xlsx): rgb+audio frames, LogisticModel head.
+ModelConfig rnn_config(const std::string& model, int64_t cells);
 
 }  // namespace y8m::models

@@ -134,13 +134,18 @@ Tensor RecurrentModel::forward(const Tensor& inputs, const Tensor& num_frames_ho
 
 namespace {
 
-const ModelConfig& checked_branched(const ModelConfig& c) {
+// The checks of the two-stream models (video, audio frames).
+void check_two_streams(const ModelConfig& c, const char* m) {
   validate(c);
-  const char* m = "GRUbidirect_branchedBN";
   Y8M_CHECK(c.frame_features, "{}: needs frame-level features (--frame_features)", m);
   Y8M_CHECK(c.feature_sizes.size() == 2,
             "--feature_sizes: {} needs two streams (video, audio), got {} sizes", m,
             c.feature_sizes.size());
+}
+
+const ModelConfig& checked_branched(const ModelConfig& c) {
+  const char* m = "GRUbidirect_branchedBN";
+  check_two_streams(c, m);
   for (int64_t w : c.feature_sizes)
     Y8M_CHECK(w % 2 == 0,
               "--feature_sizes: {} needs even stream widths (half per direction), got {}", m, w);
@@ -201,12 +206,7 @@ Tensor BranchedGruModel::forward(const Tensor& inputs, const Tensor& num_frames_
 AttentionFramesModel::AttentionFramesModel(const ModelConfig& config, Initializer& init)
     : VideoModel(config) {
   const ModelConfig& c = this->config();
-  validate(c);
-  const char* m = "attention_frames_v0";
-  Y8M_CHECK(c.frame_features, "{}: needs frame-level features (--frame_features)", m);
-  Y8M_CHECK(c.feature_sizes.size() == 2,
-            "--feature_sizes: {} needs two streams (video, audio), got {} sizes", m,
-            c.feature_sizes.size());
+  check_two_streams(c, "attention_frames_v0");
   int64_t total = 0;
   for (size_t i = 0; i < 2; ++i) {
     const std::string s = i == 0 ? "video" : "audio";

@@ -101,14 +101,7 @@ BENCHMARK(BM_TrainStepCudaFullConfig)
 
 // The recurrent models (SPEC §3.4-3.5), Logistic head, 300 frame slots with lengths 150..299.
 models::ModelConfig rnn_config(int64_t which, int64_t cells) {
-  models::ModelConfig c;
-  c.model = which == 0 ? "Lstmbidirect" : "GRUbidirect";
-  c.feature_names = {"rgb", "audio"};
-  c.feature_sizes = {1024, 128};
-  c.frame_features = true;
-  c.lstm_cells = cells;
-  c.video_level_classifier_model = "LogisticModel";
-  return c;
+  return models::rnn_config(which == 0 ? "Lstmbidirect" : "GRUbidirect", cells);
 }
 
 // CPU: a reduced RNN1/RNN3 (128 cells, batch 16): the full size (1024 cells, batch 256) is

@@ -16,17 +16,6 @@ using testing::count_elements;
 using testing::expect_error;
 using testing::names;
 
-ModelConfig rnn_config(const std::string& model, int64_t cells) {
-  ModelConfig c;
-  c.model = model;
-  c.feature_names = {"rgb", "audio"};
-  c.feature_sizes = {1024, 128};
-  c.frame_features = true;
-  c.lstm_cells = cells;
-  c.video_level_classifier_model = "LogisticModel";
-  return c;
-}
-
 ModelConfig tiny(const std::string& model) {
   ModelConfig c = rnn_config(model, 4);
   c.feature_sizes = {3, 2};
